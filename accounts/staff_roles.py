@@ -1,0 +1,62 @@
+"""Departments of staff and the rights each gets by default.
+
+Rights are Django permissions (``app_label.codename``), so the staff panel checks them
+on every page. Permissions of models that do not exist yet are skipped, so each
+later layer only adds its codenames here.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.models import Department
+
+VIEW, CHANGE, ADD, DELETE = "view", "change", "add", "delete"
+
+
+def _model_perms(model: str, *actions: str) -> list[str]:
+    app_label, name = model.split(".")
+    return [f"{app_label}.{action}_{name}" for action in actions]
+
+
+# Support sees clients and their services but no money; accounting handles the money.
+DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
+    "Technical support": [
+        *_model_perms("accounts.client", VIEW),
+        *_model_perms("accounts.clientuser", VIEW),
+        *_model_perms("services.service", VIEW, CHANGE),
+        "accounts.impersonate_client",
+    ],
+    "Accounting": [
+        *_model_perms("accounts.client", VIEW, CHANGE),
+        *_model_perms("accounts.payer", VIEW, CHANGE),
+        *_model_perms("accounts.company", VIEW),
+        *_model_perms("accounts.provider", VIEW),
+        *_model_perms("accounts.clientgroup", VIEW),
+    ],
+    "Sales": [
+        *_model_perms("accounts.client", VIEW, ADD, CHANGE),
+        *_model_perms("accounts.clientgroup", VIEW, ADD, CHANGE),
+        *_model_perms("accounts.clientuser", VIEW),
+        *_model_perms("services.service", VIEW),
+        "accounts.impersonate_client",
+    ],
+}
+
+
+def permissions_for(codenames: list[str]) -> list[Permission]:
+    query = Q(pk__in=[])
+    for dotted in codenames:
+        app_label, codename = dotted.split(".")
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(query))
+
+
+@transaction.atomic
+def department_sync(*, name: str, codenames: list[str]) -> Department:
+    """Create the department if missing and give it exactly these rights."""
+    department, _ = Department.objects.get_or_create(name=name)
+    department.permissions.set(permissions_for(codenames))
+    return department

@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from accounts import demo as accounts_demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo providers, companies, staff, clients and catalog. Safe to re-run."
+
+    def handle(self, *args, **options):
+        logins = accounts_demo.seed()
+        self.stdout.write(self.style.SUCCESS("Demo data is in place."))
+        width = max(len(who) for who, _, _ in logins)
+        for who, email, password in logins:
+            self.stdout.write(f"  {who:<{width}}  {email:<24} {password}")
