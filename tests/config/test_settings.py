@@ -33,4 +33,4 @@ def test_secret_key_is_required_with_a_database_url():
     result = _manage("check", DATABASE_URL="postgres://postgres@127.0.0.1:5432/test")
 
     assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    assert "must be set when DATABASE_URL is set" in result.stderr
