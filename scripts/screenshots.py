@@ -1,0 +1,94 @@
+"""Screenshots of the pages of a running platform (`make run`), to look at.
+
+    .venv/bin/python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out var/screenshots]
+
+Signs in with the demo logins and saves one PNG per page. Uses Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+PASSWORD = "demo-password"  # noqa: S105 - the printed demo password
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic"]
+
+# (login, [(name, path)]) ; "staff-enter:<client email>" enters a client's area first.
+PAGES = [
+    (None, [("sign-in", "/auth/login/"), ("sign-up", "/auth/signup/"),
+            ("password-reset", "/auth/password/reset/")]),
+    ("client@example.com", [
+        ("client-home", "/"), ("client-account", "/account/"),
+        ("client-payers", "/account/payers/"), ("client-payer-new", "/account/payers/new/"),
+        ("client-users", "/account/users/"), ("client-user-invite", "/account/users/invite/"),
+        ("client-password", "/auth/password/change/"),
+    ]),
+    ("colleague@example.com", [("colleague-users-no-access", "/account/users/")]),
+    ("admin@example.com", [
+        ("staff-index", "/staff/"), ("staff-clients", "/staff/accounts/client/"),
+        ("staff-client", "client-change:client@example.com"),
+        ("staff-action-log", "/staff/accounts/actionlog/"),
+        ("staff-impersonating", "enter:client@example.com"),
+    ]),
+    ("support@example.com", [("support-index", "/staff/")]),
+]
+
+
+def _sign_in(page, base: str, email: str) -> None:
+    login = "/staff/login/" if email.split("@")[0] in {"admin", "support", "accounting"} \
+        else "/auth/login/"
+    page.goto(base + login + ("?next=/staff/" if login == "/staff/login/" else ""))
+    if login == "/staff/login/":
+        page.fill("input[name=username]", email)
+    else:
+        page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit], button[type=submit]")
+
+
+def _client_change_url(page, base: str, email: str) -> str:
+    page.goto(f"{base}/staff/accounts/client/?q={email}")
+    href = page.locator("#result_list tbody a").first.get_attribute("href")
+    return base + href
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", default="http://127.0.0.1:8000")
+    parser.add_argument("--out", default="var/screenshots")
+    parser.add_argument("--only", default="", help="regex of page names to take")
+    options = parser.parse_args()
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
+        for login, pages in PAGES:
+            context = browser.new_context(viewport={"width": 1280, "height": 860})
+            page = context.new_page()
+            if login:
+                _sign_in(page, options.base, login)
+            for name, path in pages:
+                if options.only and not re.search(options.only, name):
+                    continue
+                if path.startswith("client-change:"):
+                    page.goto(_client_change_url(page, options.base, path.split(":", 1)[1]))
+                elif path.startswith("enter:"):
+                    page.goto(_client_change_url(page, options.base, path.split(":", 1)[1]))
+                    page.click("text=Enter as client")
+                    page.wait_for_load_state()
+                else:
+                    page.goto(options.base + path)
+                page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+                print(out / f"{name}.png")
+            context.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
