@@ -50,7 +50,9 @@ def main() -> int:
     try:
         return honcho.wait()
     except KeyboardInterrupt:
-        # honcho got the same Ctrl-C and is stopping its processes; wait for it.
+        # Ctrl-C in a terminal reaches honcho too; a SIGINT sent to this process alone
+        # does not, so pass it on either way and wait for everything to stop.
+        honcho.send_signal(signal.SIGTERM)
         return honcho.wait()
 
 
