@@ -25,6 +25,9 @@ MENU: list[tuple[str, list[Entry]]] = [
         Entry("Payers", "accounts:payers", Area.FINANCES),
         Entry("Users", "accounts:users", Area.SETTINGS),
     ]),
+    ("Products/Services", [
+        Entry("Goods/Services", "services:list", Area.SERVICES),
+    ]),
     ("Settings", [
         Entry("Password", "account_change_password"),
         Entry("E-mail addresses", "account_email"),

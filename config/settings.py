@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "config",
+    "core",
     "accounts",
     "services",
     "billing",
@@ -252,3 +253,7 @@ SITE_NAME = env("SITE_NAME", default="OpenBill")
 # Staff with the right may enter the client area as a client; the session remembers
 # whom for at most this many seconds.
 IMPERSONATION_MAX_AGE_SECONDS = 4 * 3600
+# Seconds the simulated processing module takes to finish an operation.
+SIMULATED_MODULE_DELAY = env.float("SIMULATED_MODULE_DELAY", default=3.0)
+# A running operation whose worker stopped answering is taken over after this long.
+OPERATION_LEASE_SECONDS = env.int("OPERATION_LEASE_SECONDS", default=300)

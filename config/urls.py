@@ -6,6 +6,7 @@ from accounts import views as account_views
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("account/", include("accounts.urls")),
+    path("services/", include("services.urls")),
     path("auth/", include("allauth.urls")),
     path("staff/", admin.site.urls),
 ]

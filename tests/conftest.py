@@ -1,10 +1,18 @@
 import pytest
+from django.test import override_settings
 
 from tests.factories.accounts import (
     ClientUserFactory,
     ProviderFactory,
     StaffFactory,
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Tests create many users; hashing their passwords the production way takes seconds."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 from django import template
 from djmoney.money import Money
 
+from core.money import zero
+
 register = template.Library()
 
 
@@ -11,4 +13,4 @@ def client_balance(client) -> Money:
     The ledger arrives with the money issue; until then every balance is zero in the
     client's currency, which is the truth while nothing can be paid.
     """
-    return Money(0, client.currency)
+    return zero(client.currency)

@@ -1,0 +1,82 @@
+"""Money: the one place where amounts are rounded, and the arithmetic built on it.
+
+Amounts are ``Money`` (a ``Decimal`` with its currency). Calculations keep full
+precision; an amount is rounded to its currency's minor unit only when it becomes a
+figure someone is charged or shown (a price line, an invoice line, a ledger entry),
+and always here, by ``round_money``.
+
+The rule: half away from zero (ROUND_HALF_UP), to the currency's minor unit
+(2 places for USD and EUR, 0 for JPY, 3 for BHD), the commercial rounding that
+invoices in most countries use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from djmoney.money import Money
+from moneyed import get_currency
+
+ROUNDING = ROUND_HALF_UP
+
+# Stored amounts carry this many decimal places: enough for any currency's minor unit
+# and for unit prices below it (0.0001 USD per request).
+STORAGE_DECIMAL_PLACES = 4
+STORAGE_MAX_DIGITS = 19
+
+
+def minor_unit_places(currency: str) -> int:
+    """Decimal places of the currency's minor unit: USD 2, JPY 0, BHD 3."""
+    sub_unit = get_currency(str(currency)).sub_unit or 1
+    return len(str(sub_unit)) - 1
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_unit_places(currency))
+
+
+def round_money(amount: Money) -> Money:
+    """Round to the currency's minor unit, half away from zero. The only rounding."""
+    currency = str(amount.currency)
+    return Money(amount.amount.quantize(quantum(currency), rounding=ROUNDING), currency)
+
+
+def zero(currency: str) -> Money:
+    return Money(Decimal(0).quantize(quantum(currency)), str(currency))
+
+
+def money_sum(amounts: Iterable[Money], currency: str) -> Money:
+    """Sum of amounts that must all be in ``currency`` (an empty sum is zero)."""
+    total = zero(currency)
+    for amount in amounts:
+        if str(amount.currency) != str(currency):
+            raise ValueError(f"Cannot add {amount.currency} to a sum in {currency}.")
+        total += amount
+    return total
+
+
+def split_evenly(total: Money, parts: int) -> list[Money]:
+    """Split ``total`` into ``parts`` amounts in minor units that add up to it exactly.
+
+    Every part is the total divided by ``parts`` rounded down to the minor unit; the
+    remainder (fewer minor units than there are parts) goes one unit each to the last
+    parts, so the earlier parts are never larger than the later ones.
+    """
+    if parts <= 0:
+        raise ValueError("parts must be positive")
+    currency = str(total.currency)
+    q = quantum(currency)
+    total_amount = total.amount.quantize(q, rounding=ROUNDING)
+    sign = -1 if total_amount < 0 else 1
+    magnitude = abs(total_amount)
+    base = (magnitude / parts).quantize(q, rounding=ROUND_DOWN)
+    remainder_units = int((magnitude - base * parts) / q)
+    amounts = [base] * (parts - remainder_units) + [base + q] * remainder_units
+    return [Money(sign * amount, currency) for amount in amounts]
+
+
+def format_money(amount: Money) -> str:
+    """``1.00 USD`` as the seeds write prices; always the currency's minor unit places."""
+    rounded = round_money(amount)
+    return f"{rounded.amount:,.{minor_unit_places(str(rounded.currency))}f} {rounded.currency}"
