@@ -27,6 +27,9 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("accounts.client", VIEW),
         *_model_perms("accounts.clientuser", VIEW),
         *_model_perms("services.service", VIEW, CHANGE),
+        *_model_perms("services.serviceoperation", VIEW, CHANGE),
+        *_model_perms("services.servicehistory", VIEW),
+        *_model_perms("services.serviceusage", VIEW, ADD, CHANGE),
         "accounts.impersonate_client",
     ],
     "Accounting": [
@@ -35,6 +38,8 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("accounts.company", VIEW),
         *_model_perms("accounts.provider", VIEW),
         *_model_perms("accounts.clientgroup", VIEW),
+        *_model_perms("services.tariffplan", VIEW),
+        *_model_perms("services.service", VIEW),
     ],
     "Sales": [
         *_model_perms("accounts.client", VIEW, ADD, CHANGE),

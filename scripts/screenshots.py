@@ -27,12 +27,20 @@ PAGES = [
         ("client-payers", "/account/payers/"), ("client-payer-new", "/account/payers/new/"),
         ("client-users", "/account/users/"), ("client-user-invite", "/account/users/invite/"),
         ("client-password", "/auth/password/change/"),
+        ("client-services", "/services/"),
+        ("client-services-filtered", "/services/?type=vps&status=active"),
+        ("client-service-vps", "service:web-1.dana.example"),
+        ("client-service-domain", "service:dana.example"),
+        ("client-service-ssl", "service:SSL for dana.example"),
     ]),
     ("colleague@example.com", [("colleague-users-no-access", "/account/users/")]),
     ("admin@example.com", [
         ("staff-index", "/staff/"), ("staff-clients", "/staff/accounts/client/"),
         ("staff-client", "client-change:client@example.com"),
         ("staff-action-log", "/staff/accounts/actionlog/"),
+        ("staff-plan", "plan:VPS Start"),
+        ("staff-service", "staff-service:web-1.dana.example"),
+        ("staff-operations", "/staff/services/serviceoperation/"),
         ("staff-impersonating", "enter:client@example.com"),
     ]),
     ("support@example.com", [("support-index", "/staff/")]),
@@ -76,7 +84,19 @@ def main() -> None:
             for name, path in pages:
                 if options.only and not re.search(options.only, name):
                     continue
-                if path.startswith("client-change:"):
+                if path.startswith("service:"):
+                    page.goto(options.base + "/services/")
+                    page.click(f"table >> text={path.split(':', 1)[1]}")
+                    page.wait_for_load_state()
+                elif path.startswith("plan:"):
+                    page.goto(options.base + "/staff/services/tariffplan/?q="
+                              + path.split(":", 1)[1])
+                    page.click("#result_list tbody a >> nth=0")
+                elif path.startswith("staff-service:"):
+                    page.goto(options.base + "/staff/services/service/?q="
+                              + path.split(":", 1)[1])
+                    page.click("#result_list tbody a >> nth=0")
+                elif path.startswith("client-change:"):
                     page.goto(_client_change_url(page, options.base, path.split(":", 1)[1]))
                 elif path.startswith("enter:"):
                     page.goto(_client_change_url(page, options.base, path.split(":", 1)[1]))

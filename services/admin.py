@@ -20,6 +20,7 @@ from services.models import (
     ServiceAddon,
     ServiceHistory,
     ServiceOperation,
+    ServiceStatus,
     ServiceUsage,
     SuspendReason,
     TariffPlan,
@@ -219,15 +220,23 @@ class ServiceOperationInline(admin.TabularInline):
         return False
 
 
+S = ServiceStatus
+SUSPENDED = (S.SUSPENDED, S.SUSPENDED_BY_ADMIN, S.SUSPENDED_ABUSE)
+# action -> (label, statuses it applies to, what it does)
 STAFF_SERVICE_ACTIONS = {
-    "activate": ("Activate", lambda s, u: actions.service_activate(service=s, actor=u)),
-    "suspend-admin": ("Suspend by administrator", lambda s, u: actions.service_suspend(
-        service=s, reason_code=SuspendReason.ADMIN, actor=u)),
-    "suspend-abuse": ("Suspend due to abuse", lambda s, u: actions.service_suspend(
-        service=s, reason_code=SuspendReason.ABUSE, actor=u)),
-    "resume": ("Resume", lambda s, u: actions.service_resume(service=s, actor=u)),
-    "delete": ("Delete", lambda s, u: actions.service_delete(service=s, actor=u,
-                                                             reason="Deleted by staff")),
+    "activate": ("Activate", (S.ORDERED, S.CONFIGURATION_REQUIRED, S.NOT_AVAILABLE),
+                 lambda s, u: actions.service_activate(service=s, actor=u)),
+    "suspend-admin": ("Suspend by administrator", (S.ACTIVE, S.SUSPENDED),
+                      lambda s, u: actions.service_suspend(
+                          service=s, reason_code=SuspendReason.ADMIN, actor=u)),
+    "suspend-abuse": ("Suspend due to abuse", (S.ACTIVE, S.SUSPENDED),
+                      lambda s, u: actions.service_suspend(
+                          service=s, reason_code=SuspendReason.ABUSE, actor=u)),
+    "resume": ("Resume", SUSPENDED, lambda s, u: actions.service_resume(service=s, actor=u)),
+    "delete": ("Delete", (S.ORDERED, S.CONFIGURATION_REQUIRED, S.NOT_AVAILABLE, S.ACTIVE,
+                          *SUSPENDED),
+               lambda s, u: actions.service_delete(service=s, actor=u,
+                                                   reason="Deleted by staff")),
 }
 
 
@@ -262,7 +271,7 @@ class ServiceAdmin(StaffModelAdmin):
         if not self.has_change_permission(request, service):
             messages.error(request, "You may not change services.")
             return redirect("admin:services_service_change", pk)
-        label, run = STAFF_SERVICE_ACTIONS[action]
+        label, _, run = STAFF_SERVICE_ACTIONS[action]
         try:
             run(service, request.user)
         except (actions.ActionNotAllowed, IllegalTransition) as error:
@@ -272,10 +281,16 @@ class ServiceAdmin(StaffModelAdmin):
             messages.success(request, f"{label}: done or queued.")
         return redirect("admin:services_service_change", pk)
 
-    def render_change_form(self, request, context, *args, **kwargs):
-        context["service_actions"] = [(key, label) for key, (label, _) in
-                                      STAFF_SERVICE_ACTIONS.items()]
-        return super().render_change_form(request, context, *args, **kwargs)
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None and self.has_change_permission(request, obj):
+            context["service_actions"] = [
+                (key, label) for key, (label, statuses, _) in STAFF_SERVICE_ACTIONS.items()
+                if obj.status in statuses]
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        # A service is deleted through its lifecycle (the Delete action), never erased.
+        return False
 
 
 @admin.register(ServiceOperation)

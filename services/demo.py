@@ -141,9 +141,11 @@ def seed_catalog() -> dict[str, TariffPlan]:
             "dedicated": dedicated, "eu_domain": eu_domain}
 
 
-def _service(client, plan, name, period, *, parameters=None, addons=None, auto_renew=False):
+def _service(client, plan, name, period, *, parameters=None, addons=None, auto_renew=False,
+             created=None):
     service = Service.objects.create(client=client, plan=plan, name=name, billing_period=period,
-                                     parameters=parameters or {}, auto_renew=auto_renew)
+                                     parameters=parameters or {}, auto_renew=auto_renew,
+                                     created_at=created or timezone.now())
     for code, value in (addons or {}).items():
         addon = plan.addons.get(code=code)
         if addon.kind == AddonKind.CHOICE:
@@ -168,7 +170,9 @@ def seed_services(plans: dict[str, TariffPlan]) -> None:
         return
     now = timezone.now()
     vps = _service(client, plans["vps"], "web-1.dana.example", P.MONTH, auto_renew=True,
-                   parameters={"hostname": "web-1.dana.example"},
+                   created=now - timedelta(days=11),
+                   parameters={"hostname": "web-1.dana.example",
+                               "ip_addresses": ["10.20.0.11", "10.20.0.12"]},
                    addons={"disk": 60, "ram": 4, "ipv4": 2, "os": "ubuntu-24-04"})
     _activate(vps, now - timedelta(days=11))
     today = timezone.localdate()
@@ -178,11 +182,13 @@ def seed_services(plans: dict[str, TariffPlan]) -> None:
                                 quantity=Decimal("1375.5"), source="demo")
 
     daily = _service(client, plans["daily"], "test-box.dana.example", P.DAY,
-                     parameters={"hostname": "test-box.dana.example"}, addons={"disk": 30})
+                     created=now - timedelta(days=3),
+                     parameters={"hostname": "test-box.dana.example",
+                                 "ip_addresses": ["10.20.0.13"]}, addons={"disk": 30})
     _activate(daily, now - timedelta(days=3))
 
     hosting = _service(client, plans["hosting"], "dana.example hosting", P.YEAR,
-                       parameters={"domain": "dana.example"})
+                       created=now - timedelta(days=200), parameters={"domain": "dana.example"})
     _activate(hosting, now - timedelta(days=200))
     service_transition(service=hosting, to=S.IN_PROGRESS, operation=Operation.SUSPENSION,
                        reason="Suspended by the client", now=now - timedelta(days=2))
@@ -191,7 +197,7 @@ def seed_services(plans: dict[str, TariffPlan]) -> None:
                        now=now - timedelta(days=2))
 
     domain = _service(client, plans["domain"], "dana.example", P.YEAR,
-                      parameters={"domain": "dana.example",
+                      created=now - timedelta(days=340), parameters={"domain": "dana.example",
                                   "nameservers": ["ns1.openbill.example", "ns2.openbill.example"]})
     _activate(domain, now - timedelta(days=340))
 
@@ -201,7 +207,8 @@ def seed_services(plans: dict[str, TariffPlan]) -> None:
                     reason="Demo order paid")
 
     _service(client, plans["dedicated"], "Dedicated for backups", P.MONTH)  # Ordered, unpaid
-    legacy = _service(client, plans["vps"], "old-vps.dana.example", P.MONTH)
+    legacy = _service(client, plans["vps"], "old-vps.dana.example", P.MONTH,
+                      created=now - timedelta(days=400))
     _activate(legacy, now - timedelta(days=400))
     service_transition(service=legacy, to=S.IN_PROGRESS, operation=Operation.DELETION,
                        reason="Deleted by the client", now=now - timedelta(days=30))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from djmoney.money import Money
 
@@ -26,10 +26,11 @@ S = ServiceStatus
 # A client is Active while it has at least one service in these statuses (seeds:
 # "Active — the client has active services").
 LIVE_STATUSES = (S.ACTIVE,)
-# Services shown in the "Active services" widget: the ones that exist for the client,
-# including stopped ones (their row says "Stopped DATE").
-WIDGET_STATUSES = (S.ACTIVE, S.IN_PROGRESS, S.SUSPENDED, S.SUSPENDED_BY_ADMIN,
-                   S.SUSPENDED_ABUSE)
+# Services shown in the "Active services" widget: the ones that run for the client,
+# including stopped ones (their row says "Stopped DATE") and running ones busy with an
+# operation; not the ones still being ordered or activated for the first time.
+WIDGET_FILTER = Q(status__in=(S.ACTIVE, S.SUSPENDED, S.SUSPENDED_BY_ADMIN, S.SUSPENDED_ABUSE)) \
+    | Q(status=S.IN_PROGRESS, activated_at__isnull=False)
 
 
 def clients_with_status(queryset: QuerySet[Client]) -> QuerySet[Client]:
@@ -74,8 +75,7 @@ def service_get(*, client: Client, pk: int) -> Service:
 
 
 def widget_services(*, client: Client, limit: int = 10) -> QuerySet[Service]:
-    return _with_prices(Service.objects.filter(client=client, status__in=WIDGET_STATUSES)
-                        )[:limit]
+    return _with_prices(Service.objects.filter(WIDGET_FILTER, client=client))[:limit]
 
 
 @dataclass(frozen=True)
