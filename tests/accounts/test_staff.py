@@ -100,6 +100,7 @@ def test_staff_changes_are_in_the_action_log(client):
         "email": target.email, "phone": "", "notes": "",
         "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
         "payers-TOTAL_FORMS": "0", "payers-INITIAL_FORMS": "0",
+        "services-TOTAL_FORMS": "0", "services-INITIAL_FORMS": "0",
     })
 
     assert response.status_code == 302
