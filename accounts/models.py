@@ -123,6 +123,13 @@ class Company(models.Model):
     invoice_prefix = models.CharField(
         max_length=12, unique=True, help_text="Prefix of invoice numbers, e.g. 'NB-'."
     )
+
+    class TaxRounding(models.TextChoices):
+        LINE = "line", "Round the tax of each line"
+        DOCUMENT = "document", "Round the tax of the whole document"
+
+    tax_rounding = models.CharField(max_length=10, choices=TaxRounding.choices,
+                                    default=TaxRounding.LINE)
     providers = models.ManyToManyField(Provider, related_name="companies", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

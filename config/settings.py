@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "djmoney",
+    "sequences.apps.SequencesConfig",
     "allauth",
     "allauth.account",
     "config",

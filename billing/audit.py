@@ -1,0 +1,136 @@
+"""Checks of every money invariant, as set-based SQL that scales with the ledger.
+
+Each check returns the problems it finds as (code, message) pairs; no problems means
+the books are sound. `manage.py billing_audit` runs them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.db import connection
+
+from core.money import minor_unit_places
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+def _rows(sql: str, params=()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def unbalanced_transactions() -> Iterator[Problem]:
+    for txn, currency, total in _rows("""
+        SELECT transaction_id, currency, sum(amount) FROM billing_entry
+        GROUP BY transaction_id, currency HAVING sum(amount) <> 0 ORDER BY 1 LIMIT 100"""):
+        yield Problem("zero-sum", f"transaction {txn} sums to {total} {currency}, not zero")
+
+
+def transactions_without_two_entries() -> Iterator[Problem]:
+    for txn, count in _rows("""
+        SELECT t.id, count(e.id) FROM billing_transaction t
+        LEFT JOIN billing_entry e ON e.transaction_id = t.id
+        GROUP BY t.id HAVING count(e.id) < 2 ORDER BY 1 LIMIT 100"""):
+        yield Problem("orphan", f"transaction {txn} has {count} entries (two or more needed)")
+
+
+def balances_differ_from_entries() -> Iterator[Problem]:
+    for code, stored, summed in _rows("""
+        SELECT a.code, a.balance, coalesce(s.total, 0) FROM billing_ledgeraccount a
+        LEFT JOIN (SELECT account_id, sum(amount) AS total FROM billing_entry
+                   GROUP BY account_id) s ON s.account_id = a.id
+        WHERE a.kind = 'client' AND a.balance <> coalesce(s.total, 0)
+        ORDER BY 1 LIMIT 100"""):
+        yield Problem("balance", f"account {code} stores {stored} but its entries sum to {summed}")
+
+
+def entries_of_another_client() -> Iterator[Problem]:
+    for entry, txn in _rows("""
+        SELECT e.id, t.id FROM billing_entry e
+        JOIN billing_ledgeraccount a ON a.id = e.account_id
+        JOIN billing_transaction t ON t.id = e.transaction_id
+        WHERE a.kind = 'client' AND t.client_id IS DISTINCT FROM a.client_id
+        ORDER BY 1 LIMIT 100"""):
+        yield Problem("orphan", f"entry {entry} moves a personal account that is not the "
+                                f"client of its transaction {txn}")
+
+
+def paid_invoices_without_payment() -> Iterator[Problem]:
+    for number, reason in _rows("""
+        SELECT i.number,
+               CASE WHEN t.id IS NULL THEN 'has no payment transaction'
+                    WHEN t.client_id IS DISTINCT FROM i.client_id
+                        THEN 'is paid by another client''s transaction'
+                    ELSE 'its payment transaction does not credit the client' END
+        FROM billing_invoice i
+        LEFT JOIN billing_transaction t ON t.id = i.payment_transaction_id
+        WHERE i.status = 'paid' AND (
+            t.id IS NULL OR t.client_id IS DISTINCT FROM i.client_id OR NOT EXISTS (
+                SELECT 1 FROM billing_entry e JOIN billing_ledgeraccount a ON a.id = e.account_id
+                WHERE e.transaction_id = t.id AND a.kind = 'client' AND e.amount > 0))
+        ORDER BY 1 LIMIT 100"""):
+        yield Problem("invoice-paid", f"paid invoice {number} {reason}")
+
+
+def invoice_totals() -> Iterator[Problem]:
+    for number, subtotal, tax, total, lines_net, lines_tax in _rows("""
+        SELECT i.number, i.subtotal, i.tax_total, i.total, sum(l.net), sum(l.tax)
+        FROM billing_invoice i JOIN billing_invoiceline l ON l.invoice_id = i.id
+        WHERE i.status <> 'draft'
+        GROUP BY i.id HAVING i.subtotal <> sum(l.net) OR i.tax_total <> sum(l.tax)
+            OR i.total <> i.subtotal + i.tax_total
+        ORDER BY 1 LIMIT 100"""):
+        yield Problem("invoice-total", f"invoice {number}: {subtotal} + {tax} = {total} "
+                                       f"but its lines say {lines_net} + {lines_tax}")
+
+
+def debits_without_charges() -> Iterator[Problem]:
+    for txn, debited, charged in _rows("""
+        SELECT d.transaction_id, d.debited, coalesce(c.charged, 0) FROM (
+            SELECT e.transaction_id, -sum(e.amount) AS debited FROM billing_entry e
+            JOIN billing_ledgeraccount a ON a.id = e.account_id
+            WHERE a.kind = 'client' AND e.amount < 0 GROUP BY e.transaction_id) d
+        LEFT JOIN (SELECT transaction_id, sum(amount) AS charged FROM billing_charge
+                   GROUP BY transaction_id) c ON c.transaction_id = d.transaction_id
+        JOIN billing_transaction t ON t.id = d.transaction_id
+        WHERE d.debited <> coalesce(c.charged, 0)
+        ORDER BY 1 LIMIT 100"""):
+        yield Problem("expenses", f"transaction {txn} takes {debited} from a personal account "
+                                  f"but its charges (expenses) add up to {charged}")
+
+
+def amounts_not_in_minor_units() -> Iterator[Problem]:
+    currencies = [row[0] for row in _rows("SELECT DISTINCT currency FROM billing_entry")]
+    for currency in currencies:
+        places = minor_unit_places(currency)
+        for entry, amount in _rows(
+                "SELECT id, amount FROM billing_entry WHERE currency = %s "
+                "AND amount <> round(amount, %s) ORDER BY 1 LIMIT 100", [currency, places]):
+            yield Problem("rounding", f"entry {entry} of {amount} {currency} is not in whole "
+                                      f"minor units")
+
+
+CHECKS: list[Callable[[], Iterator[Problem]]] = [
+    unbalanced_transactions,
+    transactions_without_two_entries,
+    balances_differ_from_entries,
+    entries_of_another_client,
+    paid_invoices_without_payment,
+    invoice_totals,
+    debits_without_charges,
+    amounts_not_in_minor_units,
+]
+
+
+def audit() -> list[Problem]:
+    return [problem for check in CHECKS for problem in check()]

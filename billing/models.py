@@ -1,0 +1,389 @@
+"""The money core: a double-entry ledger, charges (expenses), invoices, credit notes,
+tax rates and document templates.
+
+The ledger's rules are enforced inside PostgreSQL by the triggers of migration 0002:
+entries and transactions are append-only, every transaction's entries sum to zero per
+currency, a transaction has entries, and a personal account's stored balance moves
+only with its entries.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_countries.fields import CountryField
+from djmoney.models.fields import CurrencyField
+from djmoney.money import Money
+
+from accounts.models import Client, Company, Payer
+from core.money import STORAGE_DECIMAL_PLACES, STORAGE_MAX_DIGITS
+from services.models import Service
+
+
+def amount_field(**kwargs) -> models.DecimalField:
+    kwargs.setdefault("max_digits", STORAGE_MAX_DIGITS)
+    kwargs.setdefault("decimal_places", STORAGE_DECIMAL_PLACES)
+    return models.DecimalField(**kwargs)
+
+
+# Ledger --------------------------------------------------------------------------------
+class AccountKind(models.TextChoices):
+    CLIENT = "client", "Personal account of a client"
+    REVENUE = "revenue", "Revenue"
+    GATEWAY_CLEARING = "clearing", "Gateway clearing"
+    TAX_PAYABLE = "tax", "Taxes payable"
+    DISCOUNTS = "discounts", "Discounts given"
+    REFUNDS = "refunds", "Refunds"
+    FEES = "fees", "Payment fees"
+    ADJUSTMENTS = "adjustments", "Manual adjustments"
+
+
+class LedgerAccount(models.Model):
+    """An account of the ledger. A client's personal account stores its balance, kept
+    equal to the sum of its entries by the database itself; the provider's own accounts
+    (revenue per company, clearing per payment method, ...) do not, so that no charge
+    ever waits for a lock on them."""
+
+    code = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=12, choices=AccountKind.choices)
+    name = models.CharField(max_length=200)
+    currency = CurrencyField()
+    client = models.OneToOneField(Client, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="personal_account")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="ledger_accounts")
+    balance = amount_field(default=Decimal(0), editable=False)
+    credit_limit = amount_field(
+        default=Decimal(0),
+        help_text="How far below zero the balance may go (a positive amount).",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(credit_limit__gte=0),
+                                   name="credit_limit_not_negative"),
+            models.CheckConstraint(condition=Q(kind="client", client__isnull=False)
+                                   | ~Q(kind="client"), name="client_account_has_client"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def balance_money(self) -> Money:
+        return Money(self.balance, self.currency)
+
+    @property
+    def credit_limit_money(self) -> Money:
+        return Money(self.credit_limit, self.currency)
+
+    @property
+    def available(self) -> Money:
+        """What may still be spent: the balance plus the credit limit."""
+        return Money(self.balance + self.credit_limit, self.currency)
+
+
+class TransactionKind(models.TextChoices):
+    TOPUP = "topup", "Payment received"
+    CHARGE = "charge", "Charge"
+    REFUND = "refund", "Refund"
+    REVERSAL = "reversal", "Reversal"
+    ADJUSTMENT = "adjustment", "Manual adjustment"
+    PROMISED = "promised", "Promised payment"
+
+
+class Transaction(models.Model):
+    """Two or more entries that sum to zero per currency. Never changed or deleted: a
+    mistake is corrected by a reversing transaction."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=12, choices=TransactionKind.choices)
+    description = models.CharField(max_length=255)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="ledger_transactions")
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="reversed_by")
+    # The user is not a foreign key with a constraint: users come and go, the ledger
+    # stays as written. The label keeps who it was.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    actor_label = models.CharField(max_length=254, default="system")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["client", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.description}"
+
+
+class Entry(models.Model):
+    """One leg of a transaction: a signed amount on one account, in its currency."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT,
+                                    related_name="entries")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
+    amount = amount_field()
+    currency = CurrencyField()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "entries"
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.amount} {self.currency}"
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+# Charges (the client's expenses) -------------------------------------------------------------
+class ChargeKind(models.TextChoices):
+    ORDER = "order", "Order"
+    RENEWAL = "renewal", "Renewal"
+    DAILY = "daily", "Daily charge"
+    CHANGE = "change", "Configuration change"
+    OVERAGE = "overage", "Overage"
+    MANUAL = "manual", "Manual debit"
+    REFUND = "refund", "Refund to the payment method"
+    REVERSAL = "reversal", "Reversal of a credit"
+
+
+class Charge(models.Model):
+    """A debit of a personal account, with what it paid for and how it was derived."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="charges")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="charges")
+    kind = models.CharField(max_length=10, choices=ChargeKind.choices)
+    description = models.CharField(max_length=255)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    amount = amount_field()
+    currency = CurrencyField()
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="charges")
+    invoice = models.ForeignKey("Invoice", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="charges")
+    # How the amount was derived (tariff, period, days, quantity, discount, rounding).
+    derivation = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["client", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount} {self.currency}"
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+# Taxes and documents --------------------------------------------------------------------
+class TaxRate(models.Model):
+    """The VAT (or sales tax) rate a company charges payers of one country; an empty
+    country is the company's default."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="tax_rates")
+    country = CountryField(blank=True)
+    name = models.CharField(max_length=40, default="VAT")
+    rate = models.DecimalField(max_digits=6, decimal_places=4,
+                               help_text="0.2000 for 20 %.")
+
+    class Meta:
+        ordering = ["company", "country"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "country"], name="tax_rate_unique"),
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lt=1),
+                                   name="tax_rate_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company} {self.country or 'default'} {self.rate:%}"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    NEW = "new", "New"
+    PAID = "paid", "Paid"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class InvoiceKind(models.TextChoices):
+    ADVANCE_PAYMENT = "advance", "Advance payment"
+    SERVICES = "services", "Services"
+
+
+class TaxTreatmentCode(models.TextChoices):
+    STANDARD = "standard", "Standard rate"
+    REVERSE_CHARGE = "reverse_charge", "Reverse charge"
+    NONE = "none", "No tax"
+
+
+class Invoice(models.Model):
+    """An invoice issued by a company to a client's payer. Once issued it never changes
+    (the database refuses): it keeps snapshots of both parties as they were, and a
+    correction is a credit note."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="invoices")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="invoices")
+    payer = models.ForeignKey(Payer, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="invoices")
+    kind = models.CharField(max_length=10, choices=InvoiceKind.choices)
+    number = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=10, choices=InvoiceStatus.choices,
+                              default=InvoiceStatus.DRAFT)
+    currency = CurrencyField()
+    subtotal = amount_field(default=Decimal(0))
+    tax_total = amount_field(default=Decimal(0))
+    total = amount_field(default=Decimal(0))
+    tax_treatment = models.CharField(max_length=20, choices=TaxTreatmentCode.choices,
+                                     default=TaxTreatmentCode.NONE)
+    tax_name = models.CharField(max_length=40, blank=True)
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal(0))
+    tax_note = models.CharField(max_length=255, blank=True)
+    company_snapshot = models.JSONField(default=dict)
+    payer_snapshot = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    payment_transaction = models.ForeignKey(Transaction, null=True, blank=True,
+                                            on_delete=models.PROTECT, related_name="paid_invoices")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["client", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(number__isnull=False, issued_at__isnull=False),
+                name="issued_invoice_has_number"),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(payment_transaction__isnull=False,
+                                                paid_at__isnull=False),
+                name="paid_invoice_has_payment"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft #{self.pk}"
+
+    @property
+    def total_money(self) -> Money:
+        return Money(self.total, self.currency)
+
+    @property
+    def subtotal_money(self) -> Money:
+        return Money(self.subtotal, self.currency)
+
+    @property
+    def tax_money(self) -> Money:
+        return Money(self.tax_total, self.currency)
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(max_length=255)
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="invoice_lines")
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    quantity = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal(1))
+    unit_price = amount_field()
+    net = amount_field()
+    tax = amount_field(default=Decimal(0))
+    gross = amount_field()
+
+    class Meta:
+        ordering = ["invoice", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class CreditNote(models.Model):
+    """A correction of an issued invoice (a refund, a downgrade), with its own gapless
+    series per company and year."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="credit_notes")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.CharField(max_length=40, unique=True)
+    reason = models.CharField(max_length=255)
+    currency = CurrencyField()
+    subtotal = amount_field()
+    tax_total = amount_field()
+    total = amount_field()
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal(0))
+    company_snapshot = models.JSONField(default=dict)
+    payer_snapshot = models.JSONField(default=dict)
+    issued_at = models.DateTimeField(default=timezone.now)
+    transaction = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="credit_notes")
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def total_money(self) -> Money:
+        return Money(self.total, self.currency)
+
+
+class CreditNoteLine(models.Model):
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(max_length=255)
+    net = amount_field()
+    tax = amount_field(default=Decimal(0))
+    gross = amount_field()
+
+    class Meta:
+        ordering = ["credit_note", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class DocumentTemplate(models.Model):
+    """The HTML (Django template) of an invoice or credit note, editable by staff; the
+    page and the PDF are rendered from it. A company's own template wins over the
+    default one (no company)."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        CREDIT_NOTE = "credit_note", "Credit note"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="document_templates")
+    body = models.TextField(help_text="A Django template. Context: document, lines, company, "
+                                      "payer, client.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "company"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "company"], name="document_template_unique",
+                                    nulls_distinct=False),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.company or 'default'})"
