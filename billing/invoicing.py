@@ -29,7 +29,7 @@ from billing.models import (
     Transaction,
 )
 from billing.taxes import NO_TAX, TaxTreatment, tax_treatment
-from core.money import money_sum, round_money, zero
+from core.money import format_money, money_sum, round_money, zero
 from services.models import Service
 
 ADVANCE_PAYMENT_LINE = "Advanced payment"  # the seeds' wording
@@ -193,8 +193,8 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str,
         raise InvoiceError("A credit note credits a positive amount.")
     remaining = invoice.total_money - credited_so_far(invoice)
     if amount > remaining:
-        raise InvoiceError(f"Only {remaining.amount} {invoice.currency} of invoice "
-                           f"{invoice.number} is left to credit.")
+        raise InvoiceError(f"Only {format_money(remaining)} of invoice {invoice.number} is "
+                           "left to credit.")
     rate = invoice.tax_rate
     net = round_money(amount / (1 + rate)) if rate else amount
     tax = amount - net if rate else zero(invoice.currency)

@@ -18,7 +18,7 @@ from djmoney.money import Money
 
 from accounts.models import Client, Company, User
 from billing.models import AccountKind, Entry, LedgerAccount, Transaction
-from core.money import minor_unit_places, round_money
+from core.money import format_money, minor_unit_places, round_money
 
 
 class LedgerError(Exception):
@@ -28,10 +28,8 @@ class LedgerError(Exception):
 class InsufficientFunds(LedgerError):
     def __init__(self, account: LedgerAccount, amount: Money):
         self.account, self.amount = account, amount
-        super().__init__(
-            f"Not enough funds: {amount.amount:.2f} {amount.currency} needed, "
-            f"{account.available.amount:.2f} {account.currency} available."
-        )
+        super().__init__(f"Not enough funds: {format_money(amount)} needed, "
+                         f"{format_money(account.available)} available.")
 
 
 @dataclass(frozen=True)
