@@ -28,6 +28,13 @@ MENU: list[tuple[str, list[Entry]]] = [
     ("Products/Services", [
         Entry("Goods/Services", "services:list", Area.SERVICES),
     ]),
+    ("Finances", [
+        Entry("Add funds", "payments:add_funds", Area.FINANCES),
+        Entry("Credits/Payments", "payments:credits", Area.FINANCES),
+        Entry("Invoices", "billing:invoices", Area.FINANCES),
+        Entry("Expenses", "billing:expenses", Area.FINANCES),
+        Entry("Payment methods", "payments:saved_methods", Area.FINANCES),
+    ]),
     ("Settings", [
         Entry("Password", "account_change_password"),
         Entry("E-mail addresses", "account_email"),

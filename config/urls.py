@@ -7,6 +7,8 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("account/", include("accounts.urls")),
     path("services/", include("services.urls")),
+    path("finances/", include("billing.urls")),
+    path("payments/", include("payments.urls")),
     path("auth/", include("allauth.urls")),
     path("staff/", admin.site.urls),
 ]

@@ -1,0 +1,153 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+
+from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
+from payments import processing
+from payments.forms import RefundForm
+from payments.models import (
+    Payment,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+    SandboxTransaction,
+    SavedPaymentMethod,
+    WebhookEvent,
+)
+from payments.refunds import refund_payment, refundable
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(StaffModelAdmin):
+    list_display = ["name", "company", "gateway", "currency", "minimum", "maximum",
+                    "fee_percent", "for_topup", "for_direct_payment", "can_save", "is_enabled"]
+    list_filter = ["company", "gateway", "currency", "is_enabled"]
+    search_fields = ["name"]
+
+
+class PaymentEventInline(admin.TabularInline):
+    model = PaymentEvent
+    fields = ["created_at", "from_status", "to_status", "source", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    fields = ["created_at", "amount", "currency", "status", "reason", "error", "credit_note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(StaffModelAdmin):
+    list_display = ["id", "created_at", "client", "method", "purpose", "amount", "fee",
+                    "currency", "status", "invoice"]
+    list_filter = ["status", "method__gateway", "purpose", "created_at"]
+    search_fields = ["=id", "client__name", "gateway_reference", "invoice__number"]
+    list_select_related = ["client", "method", "invoice"]
+    inlines = [PaymentEventInline, RefundInline]
+    actions = ["confirm_receipt", "query_gateway"]
+    change_form_template = "admin/payments/payment/change_form.html"
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Payment._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Confirm receipt (bank transfer arrived)")
+    def confirm_receipt(self, request, queryset):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        for payment in queryset:
+            try:
+                processing.staff_confirm_receipt(payment=payment, actor=request.user,
+                                                 request=request)
+            except processing.PaymentError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, f"Payment #{payment.pk} confirmed; the balance "
+                                           "was credited.")
+
+    @admin.action(description="Ask the gateway for the status")
+    def query_gateway(self, request, queryset):
+        for payment in queryset:
+            payment = processing.payment_refresh(payment, source="staff query")
+            self.message_user(request, f"Payment #{payment.pk}: {payment.get_status_display()}")
+
+    def get_urls(self):
+        return [path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view),
+                     name="payments_payment_refund"), *super().get_urls()]
+
+    def refund_view(self, request, pk: int):
+        payment = get_object_or_404(Payment, pk=pk)
+        if not request.user.has_perm("payments.add_refund"):
+            raise PermissionDenied
+        form = RefundForm(request.POST or None, payment=payment,
+                          initial={"amount": str(refundable(payment).amount)})
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund_payment(payment=payment, amount=form.cleaned_data["amount"],
+                               reason=form.cleaned_data["reason"], actor=request.user,
+                               idempotency_key=f"staff:{form.cleaned_data['idempotency_key']}",
+                               request=request)
+            except processing.PaymentError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, "The refund was made.")
+                return redirect("admin:payments_payment_change", pk)
+        return render(request, "admin/payments/payment/refund.html", {
+            **self.admin_site.each_context(request), "payment": payment, "form": form,
+            "refundable": refundable(payment), "title": f"Refund payment #{payment.pk}",
+            "opts": self.model._meta})
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        context["can_refund"] = obj is not None and obj.status in (
+            PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED) and request.user.has_perm(
+            "payments.add_refund")
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+
+@admin.register(SavedPaymentMethod)
+class SavedPaymentMethodAdmin(StaffModelAdmin):
+    list_display = ["label", "client", "method", "expires", "is_default", "autopay", "is_active"]
+    list_filter = ["is_active", "autopay", "method"]
+    search_fields = ["label", "client__name"]
+    readonly_fields = ["client", "method", "token", "customer_reference", "label", "expires",
+                       "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyStaffAdmin):
+    list_display = ["received_at", "gateway", "event_type", "event_id", "payment", "result"]
+    list_filter = ["gateway", "event_type"]
+    search_fields = ["event_id", "result"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyStaffAdmin):
+    list_display = ["created_at", "payment", "amount", "currency", "status", "reason"]
+    list_filter = ["status"]
+
+
+@admin.register(SandboxTransaction)
+class SandboxTransactionAdmin(ReadOnlyStaffAdmin):
+    list_display = ["reference", "amount", "currency", "status", "created_at"]

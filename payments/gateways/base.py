@@ -1,0 +1,81 @@
+"""The interface every payment gateway implements.
+
+A gateway turns our Payment into the gateway's own objects and back. It never changes
+our records itself: it reports what the gateway says (a ``GatewayResult``), and
+``payments.processing`` applies that through the payment's state machine, so a report
+that arrives twice, late or out of order changes nothing it should not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from djmoney.money import Money
+
+    from payments.models import Payment, PaymentMethod, Refund, SavedPaymentMethod
+
+
+class GatewayError(Exception):
+    """The gateway refused or failed; the message is fit for staff and clients."""
+
+
+class WebhookRejected(Exception):
+    """A webhook that is not authentic or not readable; answered with 400."""
+
+
+@dataclass(frozen=True)
+class SavedToken:
+    token: str
+    label: str
+    customer_reference: str = ""
+    expires: str = ""
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    status: str | None = None  # a PaymentStatus, or None when nothing is known yet
+    reference: str = ""
+    redirect_url: str = ""
+    message: str = ""
+    saved: SavedToken | None = None
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    event_id: str
+    event_type: str
+    reference: str  # the gateway's id of the payment
+    result: GatewayResult | None
+    payload: dict = field(default_factory=dict)
+    payment_id: int | None = None  # our payment's id, when the gateway echoes it back
+
+
+class PaymentGateway:
+    code = "base"
+    supports_saved_methods = False
+    supports_webhooks = False
+
+    def __init__(self, method: PaymentMethod):
+        self.method = method
+
+    def start(self, payment: Payment, *, return_url: str, cancel_url: str) -> GatewayResult:
+        """Create the payment at the gateway; return where to send the client."""
+        raise NotImplementedError
+
+    def handle_return(self, payment: Payment) -> GatewayResult:
+        """The client came back from the gateway: what does the gateway say now?"""
+        return self.query_status(payment)
+
+    def query_status(self, payment: Payment) -> GatewayResult:
+        raise NotImplementedError
+
+    def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:
+        raise WebhookRejected("This gateway sends no webhooks.")
+
+    def charge_saved(self, payment: Payment, saved: SavedPaymentMethod) -> GatewayResult:
+        raise GatewayError("This gateway cannot charge a saved payment method.")
+
+    def refund(self, payment: Payment, refund: Refund, amount: Money) -> GatewayResult:
+        raise NotImplementedError

@@ -1,0 +1,170 @@
+"""Client area: Add funds, the payment's return and status, Credits/Payments, saved
+payment methods; the sandbox gateway's page; webhook endpoints."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import client_area
+from accounts.models import Access
+from accounts.rights import Area
+from billing.selectors import account_get, credit_list
+from payments import processing
+from payments.forms import AddFundsForm
+from payments.gateways import GatewayError
+from payments.gateways.sandbox import event_body, sign, webhook_secret
+from payments.models import (
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    SandboxTransaction,
+    SavedPaymentMethod,
+)
+from payments.tasks import deliver_sandbox_webhook
+from payments.webhooks import webhook_receive
+
+
+def _payment_get(request, pk: int) -> Payment:
+    return get_object_or_404(Payment.objects.select_related("method", "invoice"),
+                             pk=pk, client=request.client_context.client)
+
+
+@client_area(Area.FINANCES, Access.MANAGE)
+def add_funds(request):
+    client = request.client_context.client
+    form = AddFundsForm(request.POST or None, client=client)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment, created = processing.payment_create(
+                client=client, method=data["method"], amount=data["money"],
+                idempotency_key=data["idempotency_key"], user=request.user,
+                save_method=data["save_method"], request=request)
+            if not created:  # a second submit of the same form: show the first payment
+                return redirect("payments:detail", pk=payment.pk)
+            return_url = request.build_absolute_uri(
+                reverse("payments:return", args=[payment.pk, payment.return_token]))
+            result = processing.payment_start(payment, return_url=return_url,
+                                              cancel_url=return_url)
+        except (processing.PaymentError, GatewayError) as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect(result.redirect_url or reverse("payments:detail", args=[payment.pk]))
+    return render(request, "payments/add_funds.html", {
+        "form": form, "account": account_get(client),
+        "has_methods": form.fields["method"].queryset.exists(),
+    })
+
+
+@client_area(Area.FINANCES)
+def payment_return(request, pk: int, token: str):
+    """Where the gateway sends the client back. The token proves the link is ours."""
+    payment = _payment_get(request, pk)
+    if not hmac.compare_digest(payment.return_token, token):
+        raise Http404
+    if payment.status in (PaymentStatus.NEW, PaymentStatus.PENDING, PaymentStatus.UNKNOWN):
+        payment = processing.payment_refresh(payment, source="return")
+    return redirect("payments:detail", pk=payment.pk)
+
+
+@client_area(Area.FINANCES)
+def payment_detail(request, pk: int):
+    payment = _payment_get(request, pk)
+    context = {"payment": payment, "account": account_get(request.client_context.client),
+               "waiting": payment.status in (PaymentStatus.NEW, PaymentStatus.PENDING,
+                                             PaymentStatus.UNKNOWN)}
+    template = "payments/partials/_payment_status.html" if request.htmx \
+        else "payments/detail.html"
+    return render(request, template, context)
+
+
+@client_area(Area.FINANCES)
+def credits(request):
+    client = request.client_context.client
+    page = Paginator(credit_list(client=client), 25).get_page(request.GET.get("page"))
+    payments = (Payment.objects.filter(client=client).select_related("method", "invoice")
+                .order_by("-created_at")[:20])
+    return render(request, "payments/credits.html", {"page": page, "payments": payments})
+
+
+@client_area(Area.FINANCES)
+def saved_methods(request):
+    client = request.client_context.client
+    return render(request, "payments/saved_methods.html", {
+        "saved": client.saved_methods.filter(is_active=True).select_related("method"),
+        "can_manage": request.client_context.can(Area.FINANCES, Access.MANAGE),
+    })
+
+
+def _saved_get(request, pk: int) -> SavedPaymentMethod:
+    return get_object_or_404(SavedPaymentMethod, pk=pk, is_active=True,
+                             client=request.client_context.client)
+
+
+@require_POST
+@client_area(Area.FINANCES, Access.MANAGE)
+def saved_method_remove(request, pk: int):
+    saved = _saved_get(request, pk)
+    processing.saved_method_remove(saved=saved, actor=request.user, request=request)
+    messages.success(request, f"{saved.label} was removed.")
+    return redirect("payments:saved_methods")
+
+
+@require_POST
+@client_area(Area.FINANCES, Access.MANAGE)
+def saved_method_default(request, pk: int):
+    saved = _saved_get(request, pk)
+    processing.saved_method_make_default(saved=saved, actor=request.user, request=request)
+    messages.success(request, f"{saved.label} is now the default.")
+    return redirect("payments:saved_methods")
+
+
+# The sandbox gateway's own pages (what a real gateway would host) -------------------------
+def sandbox_page(request, reference: str):
+    sandbox = get_object_or_404(SandboxTransaction, reference=reference)
+    return render(request, "payments/sandbox.html", {"sandbox": sandbox})
+
+
+@require_POST
+def sandbox_decide(request, reference: str):
+    outcome = request.POST.get("outcome")
+    statuses = {"approve": SandboxTransaction.Status.SUCCEEDED,
+                "decline": SandboxTransaction.Status.FAILED,
+                "pending": SandboxTransaction.Status.PROCESSING}
+    if outcome not in statuses:
+        raise Http404
+    with transaction.atomic():
+        sandbox = get_object_or_404(SandboxTransaction.objects.select_for_update(),
+                                    reference=reference)
+        if sandbox.status == SandboxTransaction.Status.REQUIRES_ACTION:
+            sandbox.status = statuses[outcome]
+            if outcome == "approve" and sandbox.offer_to_save and request.POST.get("save"):
+                sandbox.card_token = f"sbx_card_{sandbox.reference[4:]}"
+            sandbox.save(update_fields=["status", "card_token"])
+            event = {"approve": "payment.succeeded", "decline": "payment.failed",
+                     "pending": "payment.pending"}[outcome]
+            body = event_body(sandbox, event)
+            url = request.build_absolute_uri(reverse("payments:webhook",
+                                                     args=[sandbox.method_id]))
+            signature = sign(body, webhook_secret(sandbox.method))
+            transaction.on_commit(lambda: deliver_sandbox_webhook.delay(url, body.decode(),
+                                                                        signature))
+    return redirect(sandbox.return_url or "/")
+
+
+@csrf_exempt
+@require_POST
+def webhook(request, method_id: int):
+    method = get_object_or_404(PaymentMethod, pk=method_id)
+    status, message = webhook_receive(method=method, body=request.body,
+                                      headers=dict(request.headers))
+    return HttpResponse(message, status=status, content_type="text/plain")
