@@ -13,4 +13,24 @@ app = Celery("openbill")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # A provisioning task can be lost with its message (a broker restart) or its worker;
+    # the operation row survives, so queue it again. Every minute keeps "In progress"
+    # short.
+    "requeue-stale-operations": {
+        "task": "services.tasks.requeue_stale_operations",
+        "schedule": 60.0,
+    },
+    # Payments whose gateway timed out are settled by asking the gateway again; never
+    # guessed. Every five minutes is well inside any gateway's own retry window.
+    "resolve-unknown-payments": {
+        "task": "payments.tasks.resolve_unknown_payments",
+        "schedule": 300.0,
+    },
+    # Checkouts the client abandoned: after a day, asked once more, then failed and
+    # their invoice cancelled. Hourly is enough for a day-long threshold.
+    "expire-abandoned-payments": {
+        "task": "payments.tasks.expire_abandoned_payments",
+        "schedule": 3600.0,
+    },
+}

@@ -223,6 +223,62 @@ def payment_refresh(payment: Payment, *, source: str = "query") -> Payment:
     return payment_apply(payment_id=payment.pk, result=result, source=source)
 
 
+def payment_resolve(payment: Payment, *, return_url: str = "", cancel_url: str = ""
+                    ) -> Payment:
+    """Settle a payment whose outcome is unknown (a gateway timeout) by asking again:
+    a status query when the gateway's reference is known, else the same idempotent call
+    that timed out. An unknown payment is never guessed to have failed or succeeded."""
+    gateway = gateway_for(payment.method)
+    try:
+        if payment.gateway_reference:
+            result = gateway.query_status(payment)
+        elif payment.saved_method_id:
+            result = gateway.charge_saved(payment, payment.saved_method)
+        else:
+            result = gateway.start(payment, return_url=return_url, cancel_url=cancel_url)
+    except GatewayError as error:
+        logger.warning("Payment %s is still unknown: %s", payment.pk, error)
+        return payment
+    return payment_apply(payment_id=payment.pk, result=result, source="resolve")
+
+
+def payments_resolve_unknown(*, older_than_seconds: int = 60) -> int:
+    """Beat job: ask the gateways about every payment in the Unknown status."""
+    from datetime import timedelta
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    unknown = Payment.objects.filter(status=P.UNKNOWN, updated_at__lt=cutoff).select_related(
+        "method", "saved_method")
+    count = 0
+    for payment in unknown:
+        payment_resolve(payment)
+        count += 1
+    return count
+
+
+def payments_expire_abandoned(*, older_than_hours: int = 24) -> int:
+    """Beat job: a payment the client walked away from (New or Pending for a day) is
+    asked about once more, then failed, and its unpaid invoice cancelled."""
+    from datetime import timedelta
+
+    from billing.invoicing import invoice_cancel
+
+    cutoff = timezone.now() - timedelta(hours=older_than_hours)
+    stale = Payment.objects.filter(status__in=[P.NEW, P.PENDING], created_at__lt=cutoff,
+                                   method__gateway__in=["sandbox", "stripe"])
+    count = 0
+    for payment in stale.select_related("method", "invoice"):
+        payment = payment_refresh(payment, source="expiry")
+        if payment.status in (P.NEW, P.PENDING):
+            with transaction.atomic():
+                payment = payment_apply(payment_id=payment.pk, source="expiry", result=(
+                    GatewayResult(status=P.FAILED, message="Abandoned: not completed in time")))
+                if payment.invoice is not None and payment.invoice.status == "new":
+                    invoice_cancel(invoice=payment.invoice)
+            count += 1
+    return count
+
+
 def staff_confirm_receipt(*, payment: Payment, actor: User, request=None) -> Payment:
     """Bank transfer: staff saw the money arrive."""
     if payment.status not in (P.NEW, P.PENDING, P.UNKNOWN):

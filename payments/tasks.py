@@ -6,6 +6,17 @@ import urllib.request
 from celery import shared_task
 
 from payments.gateways.sandbox import HEADER
+from payments.processing import payments_expire_abandoned, payments_resolve_unknown
+
+
+@shared_task
+def resolve_unknown_payments() -> int:
+    return payments_resolve_unknown()
+
+
+@shared_task
+def expire_abandoned_payments() -> int:
+    return payments_expire_abandoned()
 
 
 @shared_task(bind=True, max_retries=8, default_retry_delay=5)

@@ -87,6 +87,11 @@ class StripeGateway(PaymentGateway):
         try:
             session = self._client().v1.checkout.sessions.create(
                 params=params, options={"idempotency_key": f"payment-{payment.pk}-checkout"})
+        except stripe.APIConnectionError:
+            # The session may or may not exist: never guess. The same call with the same
+            # idempotency key, made later, tells (payments.processing.payment_resolve).
+            return GatewayResult(status=PaymentStatus.UNKNOWN,
+                                 message="Stripe did not answer; the payment is checked later.")
         except stripe.StripeError as error:
             raise GatewayError(f"Stripe refused the payment: {error.user_message or error}") \
                 from error

@@ -171,3 +171,34 @@ def test_refund_through_stripe(stripe_api, card_method):
     assert "amount=2000" in body
     assert refund.gateway_reference == "re_3QkTSt2eZvKYlo2C0n9Z8y7X"
     assert personal_account(client).balance == Decimal("30.00")
+
+
+def test_a_timeout_leaves_the_payment_unknown_until_the_gateway_is_asked_again(
+        stripe_api, card_method):
+    client, method = card_method
+    saved = SavedPaymentMethod.objects.create(
+        client=client, method=method, token="pm_1QkTSt2eZvKYlo2CqQ8a9B3c",
+        customer_reference="cus_RkTSt0dWzXyZ12", label="Visa •••• 4242")
+
+    class Unreachable(RecordedStripe):
+        def request(self, *args, **kwargs):
+            raise stripe.APIConnectionError("timed out")
+
+    StripeGateway.http_client = Unreachable({})
+    try:
+        payment = charge_saved_method(saved=saved, amount=Money("25.00", "USD"),
+                                      idempotency_key="t")
+    finally:
+        StripeGateway.http_client = None
+    assert payment.status == PaymentStatus.UNKNOWN
+    assert personal_account(client).balance == 0
+
+    api = stripe_api({("POST", "/v1/payment_intents"): ("payment_intent_create_succeeded.json",
+                                                        200)})
+    from payments.processing import payment_resolve
+
+    payment = payment_resolve(payment)
+
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert api.requests[0][2]["Idempotency-Key"] == f"payment-{payment.pk}-offsession"
+    assert personal_account(client).balance == Decimal("25.00")

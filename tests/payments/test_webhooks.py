@@ -25,7 +25,8 @@ def _pending_payment(amount="40.00"):
     payment, _ = payment_create(client=client, method=method, amount=Money(amount, "USD"),
                                 idempotency_key="k", user=None)
     payment_start(payment, return_url="http://testserver/r/", cancel_url="http://testserver/c/")
-    sandbox = SandboxTransaction.objects.get(reference=Payment.objects.get().gateway_reference)
+    sandbox = SandboxTransaction.objects.get(
+        reference=Payment.objects.get(pk=payment.pk).gateway_reference)
     return client, payment, sandbox
 
 
@@ -139,3 +140,25 @@ def test_fifty_deliveries_of_the_same_event_at_once_credit_once():
     assert personal_account(customer).balance == Decimal("40.00")
     assert Payment.objects.get(pk=payment.pk).credit_transaction is not None
     assert audit() == []
+
+
+@pytest.mark.django_db
+def test_an_abandoned_checkout_fails_after_a_day_and_its_invoice_is_cancelled():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.models import InvoiceStatus
+    from payments.processing import payments_expire_abandoned
+
+    customer, payment, _ = _pending_payment()
+    Payment.objects.filter(pk=payment.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    _, fresh, _ = _pending_payment()
+
+    assert payments_expire_abandoned() == 1
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.FAILED
+    assert payment.invoice.status == InvoiceStatus.CANCELLED
+    assert Payment.objects.get(pk=fresh.pk).status == PaymentStatus.PENDING
+    assert personal_account(customer).balance == 0
