@@ -23,6 +23,11 @@ def main() -> int:
     venv_bin = str(Path(sys.executable).parent)
     os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
 
+    if not _port_is_free(int(port)):
+        print(f"Port {port} is in use (another `make run`?). Stop it, or choose another port: "
+              f"make run PORT={int(port) + 1}", file=sys.stderr)
+        return 1
+
     import django
 
     django.setup()
@@ -54,6 +59,13 @@ def main() -> int:
         # does not, so pass it on either way and wait for everything to stop.
         honcho.send_signal(signal.SIGTERM)
         return honcho.wait()
+
+
+def _port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 if __name__ == "__main__":
