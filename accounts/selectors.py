@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import ActionLog, Client, ClientUser, Payer
+from accounts.models import ActionLog, Client, ClientUser, Company, Payer
 
 
 def payer_list(*, client: Client) -> QuerySet[Payer]:
@@ -27,3 +27,8 @@ def client_user_get(*, client: Client, pk: int) -> ClientUser:
 
 def client_activity(*, client: Client, limit: int = 10) -> QuerySet[ActionLog]:
     return ActionLog.objects.filter(client=client).select_related("actor")[:limit]
+
+
+def company_for_provider(provider) -> Company | None:
+    """The company that issues a provider's documents (the first one linked to it)."""
+    return Company.objects.filter(providers=provider).order_by("pk").first()

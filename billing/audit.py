@@ -66,18 +66,24 @@ def entries_of_another_client() -> Iterator[Problem]:
 
 
 def paid_invoices_without_payment() -> Iterator[Problem]:
+    """A paid invoice has the transaction that paid it, and that transaction moves the
+    client's personal account by the invoice's total: a credit for an advance payment,
+    a debit for services paid from the balance."""
     for number, reason in _rows("""
         SELECT i.number,
                CASE WHEN t.id IS NULL THEN 'has no payment transaction'
                     WHEN t.client_id IS DISTINCT FROM i.client_id
                         THEN 'is paid by another client''s transaction'
-                    ELSE 'its payment transaction does not credit the client' END
+                    ELSE 'is not matched by what its payment moved: '
+                         || coalesce(abs(m.moved), 0) || ' for ' || i.total END
         FROM billing_invoice i
         LEFT JOIN billing_transaction t ON t.id = i.payment_transaction_id
-        WHERE i.status = 'paid' AND (
-            t.id IS NULL OR t.client_id IS DISTINCT FROM i.client_id OR NOT EXISTS (
-                SELECT 1 FROM billing_entry e JOIN billing_ledgeraccount a ON a.id = e.account_id
-                WHERE e.transaction_id = t.id AND a.kind = 'client' AND e.amount > 0))
+        LEFT JOIN (SELECT e.transaction_id, sum(e.amount) AS moved FROM billing_entry e
+                   JOIN billing_ledgeraccount a ON a.id = e.account_id
+                   WHERE a.kind = 'client' GROUP BY e.transaction_id) m
+               ON m.transaction_id = t.id
+        WHERE i.status = 'paid' AND (t.id IS NULL OR t.client_id IS DISTINCT FROM i.client_id
+                                     OR abs(coalesce(m.moved, 0)) <> i.total)
         ORDER BY 1 LIMIT 100"""):
         yield Problem("invoice-paid", f"paid invoice {number} {reason}")
 

@@ -12,11 +12,13 @@ Either way the lines add up to the document, to the minor unit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
 
 from djmoney.money import Money
 
-from core.money import money_sum, quantum, round_money, zero
+from core.money import money_sum, quantum, round_fraction, round_money, zero
 
 
 @dataclass(frozen=True)
@@ -77,3 +79,36 @@ def _spread(total_tax: Money, nets: list[Money], rate: Decimal) -> list[Money]:
     for index in by_loss[:leftover]:
         floors[index] += step
     return [Money(amount, currency) if amount else zero(currency) for amount in floors]
+
+
+# Proration ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Proration:
+    """A configuration change inside a paid period.
+
+    The rule (stated once, here): a period of T days costs what each configuration
+    costs for the days it was in place: the sum over configurations of price x days / T.
+    A change on day d (the new configuration counts from d) adds
+    (new price - old price) x (days from d to the period's end) / T to what is owed.
+    What is owed is kept exact (a fraction); each change is charged the rounded new
+    total minus what was charged so far, so the charges of a period always add up to
+    the rounded exact total, to the minor unit, however many changes it has.
+    """
+
+    charge: Money  # positive: the client pays; negative: the client is credited
+    owed_exact: Fraction  # what the period now costs, exactly
+    remaining_days: int
+    total_days: int
+
+
+def prorate(*, period_start: date, period_end: date, change_on: date, old_price: Money,
+            new_price: Money, owed_before: Fraction, charged_before: Money) -> Proration:
+    currency = str(new_price.currency)
+    total_days = (period_end - period_start).days
+    if total_days <= 0 or not (period_start <= change_on <= period_end):
+        raise ValueError("The change date must be inside a period of at least one day.")
+    remaining = (period_end - change_on).days
+    delta = Fraction(new_price.amount - old_price.amount)
+    owed = owed_before + delta * remaining / total_days
+    return Proration(round_fraction(owed, currency) - charged_before, owed, remaining,
+                     total_days)

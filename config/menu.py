@@ -27,8 +27,11 @@ MENU: list[tuple[str, list[Entry]]] = [
     ]),
     ("Products/Services", [
         Entry("Goods/Services", "services:list", Area.SERVICES),
+        Entry("Order a service", "cart:catalog", Area.SERVICES),
+        Entry("Cart", "cart:cart", Area.SERVICES),
     ]),
     ("Finances", [
+        Entry("Orders", "cart:orders", Area.SERVICES),
         Entry("Add funds", "payments:add_funds", Area.FINANCES),
         Entry("Credits/Payments", "payments:credits", Area.FINANCES),
         Entry("Invoices", "billing:invoices", Area.FINANCES),

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from cart.admin import price_preview
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -9,6 +10,9 @@ urlpatterns = [
     path("services/", include("services.urls")),
     path("finances/", include("billing.urls")),
     path("payments/", include("payments.urls")),
+    path("", include("cart.urls")),
     path("auth/", include("allauth.urls")),
+    path("staff/cart/price-preview/<int:plan_id>/", admin.site.admin_view(price_preview),
+         name="cart_price_preview"),
     path("staff/", admin.site.urls),
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from djmoney.money import Money
 from moneyed import get_currency
@@ -80,3 +81,16 @@ def format_money(amount: Money) -> str:
     """``1.00 USD`` as the seeds write prices; always the currency's minor unit places."""
     rounded = round_money(amount)
     return f"{rounded.amount:,.{minor_unit_places(str(rounded.currency))}f} {rounded.currency}"
+
+
+def round_fraction(value: Fraction, currency: str) -> Money:
+    """Round an exact rational amount (from proration) by the same rule as round_money:
+    half away from zero, to the currency's minor unit. Exact: no intermediate float or
+    truncated Decimal division."""
+    places = minor_unit_places(currency)
+    scaled = value * (10 ** places)
+    units, remainder = divmod(abs(scaled.numerator), scaled.denominator)
+    if 2 * remainder >= scaled.denominator:
+        units += 1
+    sign = -1 if scaled < 0 else 1
+    return Money(Decimal(sign * units).scaleb(-places), str(currency))

@@ -213,3 +213,100 @@ def service_resume(*, service: Service, actor: User | None,
 
 def plan_has_capacity(plan) -> bool:
     return module_for(plan).has_capacity(plan)
+
+
+# Paid orders, renewals and configuration changes (called by the cart at checkout) -------------
+@transaction.atomic
+def service_start_after_payment(*, service: Service, actor: User | None) -> Service:
+    """A paid new service: activate it, or wait in Configuration required (quick order)
+    until the client gives the parameters the module needs."""
+    from services.lifecycle import service_transition
+    from services.parameters import missing_parameters
+
+    service = _locked(service)
+    if service.plan.needs_configuration and missing_parameters(service):
+        return service_transition(service=service, to=S.CONFIGURATION_REQUIRED, actor=actor,
+                                  reason="Paid; waiting for the client's parameters")
+    _request(service, operation=Operation.ACTIVATION, target=S.ACTIVE, actor=actor,
+             reason="Paid")
+    return service
+
+
+@transaction.atomic
+def service_configure(*, service: Service, parameters: dict, actor: User,
+                      request=None) -> ServiceOperation:
+    """The client fills in a quick-ordered service's parameters; activation follows."""
+    from services.parameters import clean_parameters
+
+    service = _locked(service)
+    if service.status != S.CONFIGURATION_REQUIRED:
+        raise ActionNotAllowed("This service needs no more parameters.")
+    service.parameters = {**service.parameters,
+                          **clean_parameters(service.plan.product_type, parameters)}
+    service.save(update_fields=["parameters"])
+    log_action(actor=actor, action="service.configured", obj=service, client=service.client,
+               request=request, details={"parameters": service.parameters})
+    return _request(service, operation=Operation.ACTIVATION, target=S.ACTIVE, actor=actor,
+                    reason="Parameters given")
+
+
+@transaction.atomic
+def service_renew(*, service: Service, new_expires_on, actor: User | None,
+                  reason: str = "Renewed") -> Service:
+    """Extend a paid period. The expiry moves now (the period is paid whatever the
+    panel does); the module is told through a renewal operation, which also resumes a
+    service stopped for non-payment or expiry."""
+    from services.lifecycle import history_note
+
+    service = _locked(service)
+    previous = service.expires_on
+    service.expires_on = new_expires_on
+    if service.anchor_day is None and previous is not None:
+        service.anchor_day = previous.day
+    service.save(update_fields=["expires_on", "anchor_day"])
+    history_note(service=service, actor=actor, reason=f"{reason}: now expires {new_expires_on}",
+                 details={"from": str(previous), "to": str(new_expires_on)})
+    target = _renewal_target(service)
+    if target is not None:
+        _request(service, operation=Operation.RENEWAL, target=target, actor=actor, reason=reason)
+    return service
+
+
+def _renewal_target(service: Service) -> str | None:
+    if service.status == S.ACTIVE:
+        return S.ACTIVE
+    if service.status == S.SUSPENDED:
+        # Paying lifts a suspension for non-payment or expiry, not the client's own.
+        if service.suspend_reason in (SuspendReason.NONPAYMENT, SuspendReason.EXPIRED):
+            return S.ACTIVE
+        return S.SUSPENDED
+    if service.status == S.SUSPENDED_BY_ADMIN:
+        return S.SUSPENDED_BY_ADMIN
+    return None  # busy, ordered or suspended for abuse: the expiry is enough
+
+
+@transaction.atomic
+def service_apply_configuration(*, service: Service, values: dict, plan=None,
+                                actor: User | None) -> Service:
+    """New addon values (addon id -> AddonValue) and possibly a new plan, paid for;
+    a running service gets a configuration-change operation."""
+    from services.lifecycle import history_note
+    from services.models import ServiceAddon
+
+    service = _locked(service)
+    if plan is not None and plan.pk != service.plan_id:
+        old = service.plan.name
+        service.plan = plan
+        service.save(update_fields=["plan"])
+        ServiceAddon.objects.filter(service=service).exclude(addon__plan=plan).delete()
+        history_note(service=service, actor=actor, reason=f"Tariff changed from {old} to "
+                                                          f"{plan.name}")
+    for addon_id, value in values.items():
+        ServiceAddon.objects.update_or_create(
+            service=service, addon_id=addon_id,
+            defaults={"quantity": value.quantity, "choice_id": value.choice_id})
+    if service.status in (S.ACTIVE, S.SUSPENDED, S.SUSPENDED_BY_ADMIN):
+        _request(service, operation=Operation.RECONFIGURATION, target=service.status,
+                 actor=actor, reason="Configuration changed",
+                 params={"addons": {str(k): str(v.quantity) for k, v in values.items()}})
+    return service

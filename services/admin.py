@@ -8,6 +8,7 @@ from accounts.admin import ClientAdmin as AccountsClientAdmin
 from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
 from accounts.models import Client
 from services import actions, operations
+from services.catalog import addon_delete
 from services.lifecycle import IllegalTransition
 from services.models import (
     Addon,
@@ -137,6 +138,7 @@ class TariffPlanAdmin(StaffModelAdmin):
     search_fields = ["name", "description"]
     inlines = [PlanPriceInline, AddonInline]
     actions = ["archive", "unarchive"]
+    change_form_template = "admin/services/tariffplan/change_form.html"
     fieldsets = [
         (None, {"fields": ["provider", "group", "product_type", "name", "description",
                            "position"]}),
@@ -187,6 +189,13 @@ class AddonAdmin(StaffModelAdmin):
     search_fields = ["name", "code", "plan__name"]
     inlines = [AddonPriceInline]
     list_select_related = ["plan", "unit"]
+
+    def delete_model(self, request, obj):
+        addon_delete(obj)
+
+    def delete_queryset(self, request, queryset):
+        for addon in queryset:
+            addon_delete(addon)
 
 
 # Service instances ----------------------------------------------------------------------

@@ -32,3 +32,16 @@ class NameserversForm(forms.Form):
         current = service.parameters.get("nameservers", [])
         initial = {f"ns{i + 1}": name for i, name in enumerate(current[:4])}
         return cls(data, initial=initial)
+
+
+class ParametersForm(forms.Form):
+    """The parameters of a service's product type (host name, domain, ...)."""
+
+    def __init__(self, *args, plan, **kwargs):
+        from services.parameters import PARAMETER_FIELDS
+
+        super().__init__(*args, **kwargs)
+        for field in PARAMETER_FIELDS.get(plan.product_type, []):
+            self.fields[field.name] = forms.CharField(label=field.label, max_length=253,
+                                                      help_text=field.help_text,
+                                                      validators=[field.validator])

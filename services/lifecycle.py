@@ -192,6 +192,8 @@ def service_request(
     if not is_allowed(S.IN_PROGRESS, target, operation):
         raise IllegalTransition(locked, target, operation)
     previous_status, previous_reason = locked.status, locked.suspend_reason
+    if not suspend_reason and target == previous_status:
+        suspend_reason = previous_reason  # e.g. reconfiguring a service stopped for debt
     service_transition(service=locked, to=S.IN_PROGRESS, operation=operation, actor=actor,
                        reason=reason, details={"target": target}, now=now)
     record = ServiceOperation.objects.create(

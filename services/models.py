@@ -138,6 +138,8 @@ class TariffPlan(models.Model):
     client_can_delete = models.BooleanField(default=True)
     delete_refund = models.CharField(max_length=10, choices=DeleteRefund.choices,
                                      default=DeleteRefund.NONE)
+    downgrade_credit = models.BooleanField(
+        default=True, help_text="A downgrade mid-period credits the unused difference.")
     orderable = models.BooleanField(default=True, help_text="Clients may order it.")
     is_archived = models.BooleanField(
         default=False, help_text="Archived plans cannot be ordered; existing services keep them."

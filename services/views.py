@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -13,8 +14,8 @@ from accounts.decorators import client_area
 from accounts.models import Access
 from accounts.rights import Area
 from services import actions
-from services.forms import NameserversForm, ServiceFilterForm
-from services.models import ServiceStatus
+from services.forms import NameserversForm, ParametersForm, ServiceFilterForm
+from services.models import Charging, ServiceStatus
 from services.selectors import service_get, service_list
 
 PAGE_SIZE = 25
@@ -51,14 +52,35 @@ def _live_context(request, service) -> dict:
         "ns_form": NameserversForm.for_service(service)
         if actions.ClientAction.NAMESERVERS in allowed else None,
         "polling": service.status == ServiceStatus.IN_PROGRESS,
+        "renew_url": _optional_url("cart:renew", service.pk)
+        if can_manage and service.plan.charging == Charging.PERIOD
+        and service.status not in _NOT_RENEWABLE else None,
+        "change_url": _optional_url("cart:change", service.pk)
+        if can_manage and service.status in _CHANGEABLE else None,
+        "auto_renew_url": _optional_url("cart:auto_renew", service.pk)
+        if can_manage and service.plan.charging == Charging.PERIOD and not service.auto_renew
+        and service.status not in _NOT_RENEWABLE else None,
+        "parameters_form": ParametersForm(plan=service.plan)
+        if can_manage and service.status == ServiceStatus.CONFIGURATION_REQUIRED else None,
     }
 
 
-def _support_url(service) -> str | None:
+_NOT_RENEWABLE = (ServiceStatus.ORDERED, ServiceStatus.DELETED, ServiceStatus.NOT_AVAILABLE,
+                  ServiceStatus.CONFIGURATION_REQUIRED)
+_CHANGEABLE = (ServiceStatus.ACTIVE, ServiceStatus.SUSPENDED, ServiceStatus.SUSPENDED_BY_ADMIN)
+
+
+def _optional_url(name: str, *args) -> str | None:
+    """The address of a page of a higher layer (cart, support) if it is installed."""
     try:
-        return reverse("support:ticket_create") + f"?service={service.pk}"
+        return reverse(name, args=args)
     except NoReverseMatch:
         return None
+
+
+def _support_url(service) -> str | None:
+    url = _optional_url("support:ticket_create")
+    return f"{url}?service={service.pk}" if url else None
 
 
 @client_area(Area.SERVICES)
@@ -130,6 +152,28 @@ def service_nameservers(request, pk: int):
     else:
         messages.success(request, "Name servers are being changed.")
     return _after_action(request, pk)
+
+
+@require_POST
+@client_area(Area.SERVICES, Access.MANAGE)
+def service_configure(request, pk: int):
+    """Quick order: the client gives the parameters a paid service waits for."""
+    service = service_get(client=request.client_context.client, pk=pk)
+    form = ParametersForm(request.POST, plan=service.plan)
+    if form.is_valid():
+        try:
+            actions.service_configure(service=service, parameters=form.cleaned_data,
+                                      actor=request.user, request=request)
+        except actions.ActionNotAllowed as error:
+            messages.error(request, str(error))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Thank you: the service is being activated.")
+            return redirect("services:detail", pk=pk)
+    context = _live_context(request, service)
+    context["parameters_form"] = form
+    return render(request, "services/detail.html", context)
 
 
 def _after_action(request, pk: int):

@@ -1,0 +1,383 @@
+"""Checkout: an order from the cart, paid from the balance or by a payment for the
+missing amount, in one database transaction per step.
+
+1. ``checkout`` re-prices the cart (nothing from the browser is trusted), creates the
+   order with its priced items (prices are locked from here), reserves a promo code use
+   and empties the cart; all under the cart's row lock, keyed by the checkout form's key,
+   so a double click or a second tab makes one order.
+2. If the balance (with the credit limit) covers it, ``order_pay_from_balance`` completes
+   it in the same transaction: an invoice, one debit with a charge per item, the invoice
+   paid by it, and each service moved on through the state machine.
+3. Otherwise a payment for the missing amount is started (a gateway redirect, or a saved
+   card charged at once); when it succeeds the balance is credited and the order
+   completes then. A declined or abandoned payment leaves the order pending, its
+   services Ordered, and nothing debited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from djmoney.money import Money
+
+from accounts.actionlog import log_action
+from accounts.models import Client, Company, User
+from billing.charges import ChargeSpec, charges_post
+from billing.invoicing import (
+    InvoiceError,
+    LineSpec,
+    credit_note_issue,
+    invoice_issue,
+    invoice_mark_paid,
+)
+from billing.ledger import (
+    InsufficientFunds,
+    Leg,
+    account_credit,
+    lock_accounts,
+    personal_account,
+    system_account,
+)
+from billing.models import AccountKind, ChargeKind, InvoiceKind, TransactionKind
+from billing.taxes import TaxTreatment
+from cart.models import (
+    Cart,
+    CartItem,
+    ItemKind,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PromoCode,
+    PromoRedemption,
+)
+from cart.operations import agreements_missing, item_spec, values_from_json
+from cart.pricing import ItemError, Quote, quote
+from core.money import money_sum, zero
+from payments.models import PaymentMethod, PaymentPurpose, SavedPaymentMethod
+from payments.processing import (
+    PaymentError,
+    charge_saved_method,
+    payment_create,
+    payment_start,
+)
+from services import actions as service_actions
+from services.lifecycle import service_transition
+from services.models import Service, ServiceStatus
+
+CHARGE_KIND = {ItemKind.NEW: ChargeKind.ORDER, ItemKind.RENEWAL: ChargeKind.RENEWAL,
+               ItemKind.CHANGE: ChargeKind.CHANGE, ItemKind.AUTO_RENEW: ChargeKind.RENEWAL}
+
+
+class CheckoutError(Exception):
+    """The checkout cannot go on; the message says why. Nothing was charged."""
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: Order
+    redirect_url: str = ""  # where to send the client to pay (a gateway page)
+    message: str = ""
+
+
+# Step 1: the order ---------------------------------------------------------------------------
+def cart_quote(cart: Cart, *, item_ids: list[int] | None = None) -> Quote:
+    items = cart.items.select_related("service__plan__provider", "new_plan")
+    if item_ids is not None:
+        items = items.filter(pk__in=item_ids)
+    return quote(client=cart.client, specs=[item_spec(i) for i in items],
+                 today=timezone.localdate(), promo=cart.promo_code)
+
+
+@transaction.atomic
+def order_create(*, client: Client, user: User, idempotency_key: str,
+                 item_ids: list[int] | None = None, request=None) -> Order:
+    existing = Order.objects.filter(client=client, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    cart = Cart.objects.select_for_update().get(client=client)
+    existing = Order.objects.filter(client=client, idempotency_key=idempotency_key).first()
+    if existing is not None:  # the same checkout, waiting on the lock: it is done
+        return existing
+    items = list(cart.items.select_related("service__plan", "new_plan"))
+    if item_ids is not None:
+        items = [item for item in items if item.pk in item_ids]
+    if not items:
+        raise CheckoutError("Your cart is empty.")
+    missing = agreements_missing(client, {item.service.plan for item in items}
+                                 | {item.new_plan for item in items if item.new_plan})
+    if missing:
+        raise CheckoutError("Accept the service agreement first: "
+                            + ", ".join(a.title for a in missing) + ".")
+    promo = None
+    if cart.promo_code_id:
+        promo = PromoCode.objects.select_for_update().get(pk=cart.promo_code_id)
+    try:
+        priced = quote(client=client, specs=[item_spec(i) for i in items],
+                       today=timezone.localdate(), promo=promo)
+    except ItemError as error:
+        raise CheckoutError(str(error)) from error
+    if priced.promo_error:
+        raise CheckoutError(f"{priced.promo_error} Remove the promo code to pay without it.")
+    order = Order.objects.create(
+        client=client, currency=priced.currency, net=priced.net.amount, tax=priced.tax.amount,
+        total=priced.total.amount, discount=priced.discount.amount, promo_code=priced.promo,
+        idempotency_key=idempotency_key, created_by=user, quote=_snapshot(priced))
+    for item, net, tax in zip(priced.items, priced.net_lines, priced.tax_lines, strict=True):
+        spec = item.spec
+        values = spec.values if spec.kind == ItemKind.CHANGE else {}
+        OrderItem.objects.create(
+            order=order, kind=spec.kind, service=spec.service, description=item.description,
+            period=spec.period or spec.service.billing_period, period_start=item.period_start,
+            period_end=item.period_end, new_plan=spec.new_plan,
+            addon_values={str(k): {"quantity": str(v.quantity), "choice": v.choice_id}
+                          for k, v in (values or {}).items()},
+            net=net.amount, discount=(item.discount or zero(priced.currency)).amount,
+            derivation={**item.derivation, "tax": str(tax.amount), "base": str(
+                item.base.amount)})
+    if priced.promo is not None and priced.discount.amount > 0:
+        PromoCode.objects.filter(pk=promo.pk).update(uses=promo.uses + 1)
+        PromoRedemption.objects.create(promo=promo, client=client, order=order,
+                                       amount=priced.discount.amount)
+    CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    if item_ids is None:
+        cart.promo_code = None
+        cart.save(update_fields=["promo_code", "updated_at"])
+    log_action(actor=user, action="order.created", obj=order, client=client, request=request,
+               details={"total": str(priced.total.amount)})
+    return order
+
+
+def _snapshot(priced: Quote) -> dict:
+    return {
+        "items": [{"description": i.description, "base": str(i.base.amount),
+                   "discount": str((i.discount or zero(priced.currency)).amount),
+                   "net": str(net.amount), "tax": str(tax.amount)}
+                  for i, net, tax in zip(priced.items, priced.net_lines, priced.tax_lines,
+                                         strict=True)],
+        "tax": {"code": priced.treatment.code, "rate": str(priced.treatment.rate),
+                "name": priced.treatment.name, "note": priced.treatment.note},
+        "company": priced.company.pk if priced.company else None,
+    }
+
+
+# Step 2: paying from the balance ------------------------------------------------------------------
+@transaction.atomic
+def order_pay_from_balance(*, order: Order, user: User | None, request=None) -> Order:
+    """Complete a pending order from the personal account, if it covers the order.
+    Raises InsufficientFunds (nothing changed) if not; a paid order is returned as is."""
+    client = order.client
+    account = personal_account(client)
+    account = lock_accounts(account)[account.pk]
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == OrderStatus.PAID:
+        return order
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise CheckoutError(f"Order #{order.pk} is {order.get_status_display().lower()}.")
+    items = list(order.items.select_related("service__plan", "new_plan"))
+    debits = [i for i in items if i.net + _tax(i) > 0]
+    credits = [i for i in items if i.net < 0]
+    currency = order.currency
+    gross = money_sum((Money(i.net + _tax(i), currency) for i in debits), currency)
+    if debits:
+        if account.available.amount < gross.amount:
+            raise InsufficientFunds(account, gross)
+        invoice = _invoice(order, debits)
+        record, _ = charges_post(
+            client=client, idempotency_key=f"order:{order.pk}", actor=user, invoice=invoice,
+            description=f"Order #{order.pk}", charges=[_charge(order, i) for i in debits],
+            counter=_counter_legs(order, debits))
+        invoice_mark_paid(invoice_id=invoice.pk, payment_transaction=record)
+        order.invoice, order.transaction = invoice, record
+    for item in credits:
+        _credit_downgrade(order, item, user)
+    order.status = OrderStatus.PAID
+    order.paid_at = timezone.now()
+    order.save(update_fields=["status", "paid_at", "invoice", "transaction"])
+    for item in items:
+        _apply(item, user)
+    log_action(actor=user, action="order.paid", obj=order, client=client, request=request,
+               details={"total": str(order.total)})
+    return order
+
+
+def _tax(item: OrderItem) -> Decimal:
+    return Decimal(item.derivation.get("tax", "0"))
+
+
+def _treatment(order: Order) -> TaxTreatment:
+    tax = order.quote.get("tax", {})
+    return TaxTreatment(tax.get("code", "none"), Decimal(tax.get("rate", "0")),
+                        tax.get("name", ""), tax.get("note", ""))
+
+
+def _company(order: Order) -> Company:
+    return Company.objects.get(pk=order.quote["company"])
+
+
+def _invoice(order: Order, items: list[OrderItem]):
+    lines = [LineSpec(item.description + (f" (discount {item.discount:.2f})"
+                                          if item.discount else ""),
+                      Money(item.net, order.currency), service=item.service,
+                      period_start=item.period_start, period_end=item.period_end)
+             for item in items]
+    invoice = invoice_issue(company=_company(order), client=order.client,
+                            kind=InvoiceKind.SERVICES, lines=lines, treatment=_treatment(order))
+    expected = money_sum((Money(i.net + _tax(i), order.currency) for i in items),
+                         order.currency)
+    if invoice.total_money != expected:  # the same rule twice must give the same figure
+        raise CheckoutError("The invoice does not match the order; nothing was charged.")
+    return invoice
+
+
+def _charge(order: Order, item: OrderItem) -> ChargeSpec:
+    return ChargeSpec(
+        CHARGE_KIND[item.kind], item.description, Money(item.net + _tax(item), order.currency),
+        idempotency_key=f"order:{order.pk}:item:{item.pk}", service=item.service,
+        period_start=item.period_start, period_end=item.period_end,
+        derivation={**item.derivation, "order": order.pk})
+
+
+def _counter_legs(order: Order, items: list[OrderItem]) -> list[Leg]:
+    company = _company(order)
+    currency = order.currency
+    base = money_sum((Money(item.net + item.discount, currency) for item in items), currency)
+    discount = money_sum((Money(item.discount, currency) for item in items), currency)
+    tax = money_sum((Money(_tax(item), currency) for item in items), currency)
+    return [Leg(system_account(AccountKind.REVENUE, currency, company=company), base),
+            Leg(system_account(AccountKind.DISCOUNTS, currency, company=company), -discount),
+            Leg(system_account(AccountKind.TAX_PAYABLE, currency, company=company), tax)]
+
+
+def _credit_downgrade(order: Order, item: OrderItem, user: User | None) -> None:
+    """A downgrade mid-period credits the unused difference to the balance, with a
+    credit note against the invoice that charged the period."""
+    currency = order.currency
+    amount = Money(-(item.net + _tax(item)), currency)
+    company = _company(order)
+    record, _ = account_credit(
+        client=order.client, amount=amount, kind=TransactionKind.REFUND,
+        counter=system_account(AccountKind.REVENUE, currency, company=company),
+        description=f"Downgrade credit: {item.description}",
+        idempotency_key=f"order:{order.pk}:item:{item.pk}:credit", actor=user,
+        details=item.derivation)
+    source = (item.service.charges.filter(invoice__isnull=False)
+              .exclude(invoice__status="cancelled").order_by("-pk").first())
+    if source is not None:
+        # More than that invoice can take: the credit stands, documented by the ledger.
+        with contextlib.suppress(InvoiceError):
+            credit_note_issue(invoice=source.invoice, amount=amount,
+                              reason=f"Downgrade of {item.service.name}",
+                              ledger_transaction=record)
+
+
+def _apply(item: OrderItem, user: User | None) -> None:
+    service = Service.objects.select_related("plan").get(pk=item.service_id)
+    if item.kind == ItemKind.NEW:
+        if item.period_end is not None:
+            Service.objects.filter(pk=service.pk).update(
+                expires_on=item.period_end, anchor_day=item.period_start.day)
+        service_actions.service_start_after_payment(service=service, actor=user)
+    elif item.kind in (ItemKind.RENEWAL, ItemKind.AUTO_RENEW):
+        if item.kind == ItemKind.AUTO_RENEW:
+            Service.objects.filter(pk=service.pk).update(auto_renew=True)
+        service_actions.service_renew(service=service, new_expires_on=item.period_end,
+                                      actor=user)
+    elif item.kind == ItemKind.CHANGE:
+        service_actions.service_apply_configuration(
+            service=service, values=values_from_json(item.addon_values), plan=item.new_plan,
+            actor=user)
+
+
+# Step 3: paying the missing amount --------------------------------------------------------------
+def missing_amount(order: Order) -> Money:
+    account = personal_account(order.client)
+    account.refresh_from_db()
+    missing = order.total - max(account.available.amount, 0)
+    return Money(max(missing, 0), order.currency)
+
+
+def order_pay(*, order: Order, user: User, idempotency_key: str,
+              method: PaymentMethod | None = None, saved: SavedPaymentMethod | None = None,
+              return_url_for: Callable | None = None, request=None) -> CheckoutResult:
+    """Pay a pending order: from the balance if it covers it, else by a payment for the
+    missing amount (which must respect the method's minimum)."""
+    try:
+        paid = order_pay_from_balance(order=order, user=user, request=request)
+        return CheckoutResult(paid, message="Paid from your personal account.")
+    except InsufficientFunds:
+        pass
+    missing = missing_amount(order)
+    if saved is not None:
+        if saved.client_id != order.client_id or not saved.is_active:
+            raise CheckoutError("Choose one of your saved payment methods.")
+        method = saved.method
+    if method is None:
+        raise CheckoutError(f"Your balance does not cover the order: "
+                            f"{missing.amount} {missing.currency} is missing. Choose how "
+                            "to pay it.")
+    amount = Money(max(missing.amount, method.minimum), missing.currency)
+    try:
+        if saved is not None:
+            payment = charge_saved_method(saved=saved, amount=amount, user=user,
+                                          idempotency_key=f"order:{order.pk}:{idempotency_key}",
+                                          purpose=PaymentPurpose.ORDER)
+            _link(order, payment)
+            order.refresh_from_db()
+            if order.status == OrderStatus.PAID:
+                return CheckoutResult(order, message="Paid with your saved payment method.")
+            raise CheckoutError(payment.failure_reason or "The saved payment method was not "
+                                                          "charged.")
+        payment, _ = payment_create(client=order.client, method=method, amount=amount,
+                                    idempotency_key=f"order:{order.pk}:{idempotency_key}",
+                                    user=user, purpose=PaymentPurpose.ORDER, request=request)
+        _link(order, payment)
+        back = return_url_for(payment) if return_url_for else ""
+        result = payment_start(payment, return_url=back, cancel_url=back)
+    except PaymentError as error:
+        raise CheckoutError(str(error)) from error
+    return CheckoutResult(order, redirect_url=result.redirect_url)
+
+
+def _link(order: Order, payment) -> None:
+    Order.objects.filter(pk=order.pk).update(payment=payment)
+    details = {**payment.details, "order_id": order.pk,
+               "return_to": reverse("cart:order", args=[order.pk])}
+    payment.__class__.objects.filter(pk=payment.pk).update(details=details)
+
+
+def order_complete_after_payment(payment) -> None:
+    """A payment succeeded: pay the orders waiting for it, if the balance now covers them."""
+    for order in Order.objects.filter(payment=payment, status=OrderStatus.PENDING_PAYMENT):
+        try:
+            order_pay_from_balance(order=order, user=payment.created_by)
+        except InsufficientFunds:
+            Order.objects.filter(pk=order.pk).update(
+                note="The payment arrived but the balance does not cover the order any more.")
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, user: User, request=None) -> Order:
+    """Cancel a pending order: its new services are deleted, its promo use released."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise CheckoutError(f"Order #{order.pk} is {order.get_status_display().lower()}.")
+    order.status = OrderStatus.CANCELLED
+    order.save(update_fields=["status"])
+    for item in order.items.filter(kind=ItemKind.NEW).select_related("service"):
+        if item.service.status == ServiceStatus.ORDERED:
+            service_transition(service=item.service, to=ServiceStatus.DELETED, actor=user,
+                               reason=f"Order #{order.pk} cancelled")
+    redemption = PromoRedemption.objects.filter(order=order).first()
+    if redemption is not None:
+        PromoCode.objects.filter(pk=redemption.promo_id, uses__gt=0).update(uses=F("uses") - 1)
+        redemption.delete()
+    log_action(actor=user, action="order.cancelled", obj=order, client=order.client,
+               request=request)
+    return order

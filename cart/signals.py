@@ -1,0 +1,76 @@
+"""Receivers of the cart: payments that complete orders, and catalog changes by staff
+that reprice or remove what clients have in their carts."""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from cart.models import CartItem, ItemKind
+from payments.processing import payment_succeeded
+from services.models import Addon, AddonPrice, PlanPrice, TariffPlan
+
+
+@receiver(payment_succeeded)
+def complete_orders(sender, payment, **kwargs):
+    from cart.checkout import order_complete_after_payment
+
+    order_complete_after_payment(payment)
+
+
+def _notify(items, message_for) -> None:
+    from cart.operations import cart_notify
+
+    for item in items:
+        cart_notify(item.cart, message_for(item))
+
+
+def _remove(items, why: str) -> None:
+    from cart.operations import _discard
+
+    for item in list(items):
+        _notify([item], lambda i: f"{i} was removed from your cart: {why}.")
+        _discard(item, actor=None)
+
+
+def _items_of_plan(plan_id: int):
+    return CartItem.objects.filter(service__plan_id=plan_id).select_related("cart", "service") \
+        | CartItem.objects.filter(new_plan_id=plan_id).select_related("cart", "service")
+
+
+@receiver(post_save, sender=TariffPlan)
+def plan_changed(sender, instance: TariffPlan, **kwargs):
+    if not instance.is_orderable:
+        new_orders = CartItem.objects.filter(
+            service__plan=instance, kind=ItemKind.NEW).select_related("cart", "service")
+        changes_to = CartItem.objects.filter(new_plan=instance).select_related("cart", "service")
+        _remove(new_orders, f"{instance.name} can no longer be ordered")
+        _remove(changes_to, f"{instance.name} can no longer be ordered")
+
+
+@receiver(post_save, sender=PlanPrice)
+def plan_price_changed(sender, instance: PlanPrice, created, **kwargs):
+    _notify(_items_of_plan(instance.plan_id),
+            lambda item: f"The price of {instance.plan.name} changed; {item} is repriced.")
+
+
+@receiver(post_save, sender=AddonPrice)
+def addon_price_changed(sender, instance: AddonPrice, **kwargs):
+    _notify(_items_of_plan(instance.addon.plan_id),
+            lambda item: f"The price of {instance.addon.name} changed; {item} is repriced.")
+
+
+@receiver(post_save, sender=Addon)
+def addon_changed(sender, instance: Addon, **kwargs):
+    if not instance.is_active:
+        _addon_gone(instance, "it was withdrawn")
+
+
+def _addon_gone(addon: Addon, why: str) -> None:
+    new_orders = CartItem.objects.filter(kind=ItemKind.NEW, service__addon_values__addon=addon,
+                                         ).select_related("cart", "service").distinct()
+    changes = CartItem.objects.filter(kind=ItemKind.CHANGE,
+                                      addon_values__has_key=str(addon.pk)).select_related(
+        "cart", "service")
+    _remove(new_orders, f"{addon.name} of {addon.plan.name}, {why}")
+    _remove(changes, f"{addon.name} of {addon.plan.name}, {why}")
