@@ -152,7 +152,7 @@ class PromoCode(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     value = models.DecimalField(max_digits=12, decimal_places=2,
                                 help_text="Percent (e.g. 15) or an amount in the currency.")
-    currency = CurrencyField(blank=True, help_text="For fixed amounts.")
+    currency = CurrencyField(blank=True, null=True, default=None, help_text="For fixed amounts.")
     plans = models.ManyToManyField(TariffPlan, blank=True, related_name="promo_codes",
                                    help_text="Empty: every plan (of the product types below).")
     product_types = models.JSONField(default=list, blank=True,

@@ -50,8 +50,10 @@ def main() -> int:
          "--port", port],
         cwd=BASE_DIR,
     )
-    # A plain SIGTERM (a supervisor, `timeout`) stops everything as Ctrl-C does.
+    # A plain SIGTERM (a supervisor, `timeout`) stops everything as Ctrl-C does; and
+    # Ctrl-C is heard even when a shell started us with SIGINT ignored (a background job).
     signal.signal(signal.SIGTERM, lambda *_: honcho.send_signal(signal.SIGTERM))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return honcho.wait()
     except KeyboardInterrupt:
