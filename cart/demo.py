@@ -20,7 +20,7 @@ def seed() -> None:
         "kind": PromoCode.Kind.FIXED, "value": Decimal("5.00"), "currency": "USD",
         "max_uses_per_client": 3})
     vip = ClientGroup.objects.get(name="VIP")
-    discount, created = GroupDiscount.objects.get_or_create(
+    GroupDiscount.objects.get_or_create(
         group=vip, name="VIP: 10 % off virtual servers",
         defaults={"percent": Decimal(10), "product_types": ["vps"]})
     agreement, created = Agreement.objects.get_or_create(
