@@ -15,6 +15,8 @@ from accounts.models import (
     ClientUser,
     Company,
     Department,
+    MessageTemplate,
+    Notification,
     Payer,
     Provider,
     User,
@@ -186,3 +188,23 @@ class ActionLogAdmin(ReadOnlyStaffAdmin):
     search_fields = ["actor_label", "action", "object_repr", "client__name"]
     list_select_related = ["client", "impersonator"]
     date_hierarchy = "created_at"
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(StaffModelAdmin):
+    list_display = ["event", "subject", "is_active"]
+
+    def get_changeform_initial_data(self, request):
+        from accounts.notifications import DEFAULT_TEMPLATES
+
+        event = request.GET.get("event", "")
+        subject, body = DEFAULT_TEMPLATES.get(event, ("", ""))
+        return {"event": event, "subject": subject, "body": body}
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyStaffAdmin):
+    list_display = ["created_at", "client", "event", "subject", "sent_at"]
+    list_filter = ["event", "created_at"]
+    search_fields = ["client__name", "email", "subject", "key"]
+    list_select_related = ["client"]

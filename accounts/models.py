@@ -89,6 +89,18 @@ class Provider(models.Model):
     is_default = models.BooleanField(
         default=False, help_text="Sign-ups on a host no provider claims join this provider."
     )
+    # The billing clock's policy for this provider's clients.
+    renewal_lead_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Auto-renewal happens this many days before expiry.")
+    expiry_notice_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Clients are reminded this many days before a service expires.")
+    low_balance_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Warn when the balance pays fewer days of daily charges.")
+    promised_payment_max = models.DecimalField(
+        max_digits=19, decimal_places=4, default=0,
+        help_text="Largest promised payment a client may take; 0 turns them off.")
+    promised_payment_days = models.PositiveSmallIntegerField(default=3)
+    promised_payments_per_month = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -376,3 +388,42 @@ ACTION_LABELS = {
     "service.auto_renew_changed": "Auto-renewal changed",
     "service.nameservers_change_requested": "Name servers changed",
 }
+
+
+class MessageTemplate(models.Model):
+    """The e-mail sent for an event; staff edit it. Without a row the built-in text of
+    accounts.notifications is used."""
+
+    event = models.CharField(max_length=40, unique=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(help_text="A Django template; see the event's context in the "
+                                      "documentation.")
+    is_active = models.BooleanField(default=True, help_text="Off: this event sends nothing.")
+
+    class Meta:
+        ordering = ["event"]
+
+    def __str__(self) -> str:
+        return self.event
+
+
+class Notification(models.Model):
+    """One notice to a client about one event, sent at most once (the key is unique)."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="notifications")
+    event = models.CharField(max_length=40)
+    key = models.CharField(max_length=200)
+    email = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "key"], name="notification_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.email}"

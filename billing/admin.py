@@ -20,6 +20,7 @@ from billing.models import (
     CreditNote,
     DocumentTemplate,
     Entry,
+    GroupDiscount,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -227,3 +228,9 @@ class DocumentTemplateAdmin(StaffModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+@admin.register(GroupDiscount)
+class GroupDiscountAdmin(StaffModelAdmin):
+    list_display = ["name", "group", "percent", "valid_from", "valid_until"]
+    filter_horizontal = ["plans"]

@@ -55,11 +55,14 @@ def balances_differ_from_entries() -> Iterator[Problem]:
 
 
 def entries_of_another_client() -> Iterator[Problem]:
+    """A client's transaction moves only that client's personal account. (The clock's
+    batch transactions, with no client, move many; their charges account for each.)"""
     for entry, txn in _rows("""
         SELECT e.id, t.id FROM billing_entry e
         JOIN billing_ledgeraccount a ON a.id = e.account_id
         JOIN billing_transaction t ON t.id = e.transaction_id
-        WHERE a.kind = 'client' AND t.client_id IS DISTINCT FROM a.client_id
+        WHERE a.kind = 'client' AND t.client_id IS NOT NULL
+          AND t.client_id IS DISTINCT FROM a.client_id
         ORDER BY 1 LIMIT 100"""):
         yield Problem("orphan", f"entry {entry} moves a personal account that is not the "
                                 f"client of its transaction {txn}")
@@ -101,18 +104,32 @@ def invoice_totals() -> Iterator[Problem]:
 
 
 def debits_without_charges() -> Iterator[Problem]:
-    for txn, debited, charged in _rows("""
-        SELECT d.transaction_id, d.debited, coalesce(c.charged, 0) FROM (
-            SELECT e.transaction_id, -sum(e.amount) AS debited FROM billing_entry e
-            JOIN billing_ledgeraccount a ON a.id = e.account_id
-            WHERE a.kind = 'client' AND e.amount < 0 GROUP BY e.transaction_id) d
-        LEFT JOIN (SELECT transaction_id, sum(amount) AS charged FROM billing_charge
-                   GROUP BY transaction_id) c ON c.transaction_id = d.transaction_id
-        JOIN billing_transaction t ON t.id = d.transaction_id
+    """What a transaction takes from each client equals that client's charges in it."""
+    for txn, client, debited, charged in _rows("""
+        SELECT d.transaction_id, d.client_id, d.debited, coalesce(c.charged, 0) FROM (
+            SELECT e.transaction_id, a.client_id, -sum(e.amount) AS debited
+            FROM billing_entry e JOIN billing_ledgeraccount a ON a.id = e.account_id
+            WHERE a.kind = 'client' AND e.amount < 0 GROUP BY e.transaction_id, a.client_id) d
+        LEFT JOIN (SELECT transaction_id, client_id, sum(amount) AS charged
+                   FROM billing_charge GROUP BY transaction_id, client_id) c
+               ON c.transaction_id = d.transaction_id AND c.client_id = d.client_id
         WHERE d.debited <> coalesce(c.charged, 0)
         ORDER BY 1 LIMIT 100"""):
-        yield Problem("expenses", f"transaction {txn} takes {debited} from a personal account "
+        yield Problem("expenses", f"transaction {txn} takes {debited} from client {client} "
                                   f"but its charges (expenses) add up to {charged}")
+
+
+def charges_without_debits() -> Iterator[Problem]:
+    """Every charge is part of a debit of its client's personal account."""
+    for txn, client, charged in _rows("""
+        SELECT c.transaction_id, c.client_id, sum(c.amount) FROM billing_charge c
+        WHERE NOT EXISTS (
+            SELECT 1 FROM billing_entry e JOIN billing_ledgeraccount a ON a.id = e.account_id
+            WHERE e.transaction_id = c.transaction_id AND a.client_id = c.client_id
+              AND e.amount < 0)
+        GROUP BY c.transaction_id, c.client_id ORDER BY 1 LIMIT 100"""):
+        yield Problem("expenses", f"transaction {txn} records charges of {charged} for client "
+                                  f"{client} but takes nothing from its personal account")
 
 
 def amounts_not_in_minor_units() -> Iterator[Problem]:
@@ -134,6 +151,7 @@ CHECKS: list[Callable[[], Iterator[Problem]]] = [
     paid_invoices_without_payment,
     invoice_totals,
     debits_without_charges,
+    charges_without_debits,
     amounts_not_in_minor_units,
 ]
 

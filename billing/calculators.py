@@ -112,3 +112,25 @@ def prorate(*, period_start: date, period_end: date, change_on: date, old_price:
     owed = owed_before + delta * remaining / total_days
     return Proration(round_fraction(owed, currency) - charged_before, owed, remaining,
                      total_days)
+
+
+# Daily charging ------------------------------------------------------------------------------
+def daily_amount(period_price: Money, period: str, day: date) -> Money:
+    """What one day of a daily-charged service costs.
+
+    The rule (stated once, here, and mirrored by the set-based SQL of billing.charging):
+    a price per day is charged as it is; a price per month is spread over the days of the
+    calendar month, each day getting the month price divided by its days rounded down to
+    the minor unit, and the minor units left over going one each to the month's last days,
+    so the days of a month add up to the month price exactly.
+    """
+    if period == "day":
+        return round_money(period_price)
+    if period != "month":
+        raise ValueError("Daily charging takes a price per day or per month.")
+    import calendar
+
+    days = calendar.monthrange(day.year, day.month)[1]
+    from core.money import split_evenly
+
+    return split_evenly(round_money(period_price), days)[day.day - 1]

@@ -19,9 +19,9 @@ from django_countries.fields import CountryField
 from djmoney.models.fields import CurrencyField
 from djmoney.money import Money
 
-from accounts.models import Client, Company, Payer
+from accounts.models import Client, ClientGroup, Company, Payer
 from core.money import STORAGE_DECIMAL_PLACES, STORAGE_MAX_DIGITS
-from services.models import Service
+from services.models import Service, TariffPlan
 
 
 def amount_field(**kwargs) -> models.DecimalField:
@@ -40,6 +40,7 @@ class AccountKind(models.TextChoices):
     REFUNDS = "refunds", "Refunds"
     FEES = "fees", "Payment fees"
     ADJUSTMENTS = "adjustments", "Manual adjustments"
+    PROMISED = "promised", "Promised payments granted"
 
 
 class LedgerAccount(models.Model):
@@ -178,12 +179,21 @@ class Charge(models.Model):
                                 related_name="charges")
     # How the amount was derived (tariff, period, days, quantity, discount, rounding).
     derivation = models.JSONField(default=dict, blank=True)
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    # Daily charges are unique by (service, day) instead, which the billing clock's
+    # set-based insert can check cheaply.
+    idempotency_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["client", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "period_start"],
+                                    condition=Q(kind="daily"),
+                                    name="one_daily_charge_per_service_day"),
+            models.CheckConstraint(condition=Q(kind="daily") | Q(idempotency_key__isnull=False),
+                                   name="charge_has_a_key"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.description}: {self.amount} {self.currency}"
@@ -191,6 +201,29 @@ class Charge(models.Model):
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+
+# Discounts ---------------------------------------------------------------------------------
+class GroupDiscount(models.Model):
+    """A percentage off for the clients of a group, on some plans or product types."""
+
+    group = models.ForeignKey(ClientGroup, on_delete=models.CASCADE, related_name="discounts")
+    name = models.CharField(max_length=120)
+    percent = models.DecimalField(max_digits=5, decimal_places=2)
+    plans = models.ManyToManyField(TariffPlan, blank=True, related_name="group_discounts")
+    product_types = models.JSONField(default=list, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["group", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(percent__gt=0) & Q(percent__lte=100),
+                                   name="group_discount_percent_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.percent} %)"
 
 
 # Taxes and documents --------------------------------------------------------------------
@@ -387,3 +420,46 @@ class DocumentTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.company or 'default'})"
+
+
+# The billing clock ----------------------------------------------------------------------------
+class BillingDay(models.Model):
+    """A day the billing clock has run (or is running), with what it did."""
+
+    day = models.DateField(unique=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    stats = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return str(self.day)
+
+
+class PromisedPayment(models.Model):
+    """Temporary credit a client takes to keep services running until a payment arrives:
+    credited to the balance now, taken back on ``due_on``."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="promised_payments")
+    amount = amount_field()
+    currency = CurrencyField()
+    created_at = models.DateTimeField(default=timezone.now)
+    due_on = models.DateField()
+    credit_transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT,
+                                              related_name="promised_payment")
+    repaid_transaction = models.OneToOneField(Transaction, null=True, blank=True,
+                                              on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Promised {self.amount} {self.currency} by {self.client} until {self.due_on}"
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)

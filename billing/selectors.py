@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Client
 from billing.ledger import personal_account
-from billing.models import Charge, Entry, Invoice, InvoiceStatus, LedgerAccount
+from billing.models import Charge, Entry, GroupDiscount, Invoice, InvoiceStatus, LedgerAccount
 
 
 def account_get(client: Client) -> LedgerAccount:
@@ -47,3 +49,14 @@ def invoice_get(*, client: Client, pk: int) -> Invoice:
     """The client's issued invoice, or 404: another client's invoice does not exist here."""
     return get_object_or_404(invoice_list(client=client).prefetch_related("lines",
                                                                           "credit_notes"), pk=pk)
+
+
+def group_discount_percent(client: Client, plan, when) -> Decimal:
+    """The best discount of the client's groups that applies to the plan at ``when``."""
+    discounts = GroupDiscount.objects.filter(group__clients=client).filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=when),
+        Q(valid_until__isnull=True) | Q(valid_until__gte=when)).prefetch_related("plans")
+    percents = [d.percent for d in discounts
+                if (not d.plans.all() or plan in d.plans.all())
+                and (not d.product_types or plan.product_type in d.product_types)]
+    return max(percents, default=Decimal(0))

@@ -7,7 +7,6 @@ from accounts.models import Client
 from cart.models import (
     Agreement,
     AgreementAcceptance,
-    GroupDiscount,
     Order,
     OrderItem,
     PromoCode,
@@ -51,12 +50,6 @@ class PromoCodeAdmin(StaffModelAdmin):
 @admin.register(PromoRedemption)
 class PromoRedemptionAdmin(ReadOnlyStaffAdmin):
     list_display = ["created_at", "promo", "client", "order", "amount"]
-
-
-@admin.register(GroupDiscount)
-class GroupDiscountAdmin(StaffModelAdmin):
-    list_display = ["name", "group", "percent", "valid_from", "valid_until"]
-    filter_horizontal = ["plans"]
 
 
 @admin.register(Agreement)

@@ -118,9 +118,27 @@ def order_create(*, client: Client, user: User, idempotency_key: str,
     promo = None
     if cart.promo_code_id:
         promo = PromoCode.objects.select_for_update().get(pk=cart.promo_code_id)
+    order = _order_from_quote(client=client, user=user, idempotency_key=idempotency_key,
+                              specs=[item_spec(i) for i in items], promo=promo,
+                              today=timezone.localdate())
+    if order.promo_code is not None and order.discount > 0:
+        PromoCode.objects.filter(pk=promo.pk).update(uses=promo.uses + 1)
+        PromoRedemption.objects.create(promo=promo, client=client, order=order,
+                                       amount=order.discount)
+    CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    if item_ids is None:
+        cart.promo_code = None
+        cart.save(update_fields=["promo_code", "updated_at"])
+    log_action(actor=user, action="order.created", obj=order, client=client, request=request,
+               details={"total": str(order.total)})
+    return order
+
+
+def _order_from_quote(*, client: Client, user: User | None, idempotency_key: str,
+                      specs: list, promo: PromoCode | None, today) -> Order:
+    """Price the operations and write the order with its priced items."""
     try:
-        priced = quote(client=client, specs=[item_spec(i) for i in items],
-                       today=timezone.localdate(), promo=promo)
+        priced = quote(client=client, specs=specs, today=today, promo=promo)
     except ItemError as error:
         raise CheckoutError(str(error)) from error
     if priced.promo_error:
@@ -141,17 +159,19 @@ def order_create(*, client: Client, user: User, idempotency_key: str,
             net=net.amount, discount=(item.discount or zero(priced.currency)).amount,
             derivation={**item.derivation, "tax": str(tax.amount), "base": str(
                 item.base.amount)})
-    if priced.promo is not None and priced.discount.amount > 0:
-        PromoCode.objects.filter(pk=promo.pk).update(uses=promo.uses + 1)
-        PromoRedemption.objects.create(promo=promo, client=client, order=order,
-                                       amount=priced.discount.amount)
-    CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
-    if item_ids is None:
-        cart.promo_code = None
-        cart.save(update_fields=["promo_code", "updated_at"])
-    log_action(actor=user, action="order.created", obj=order, client=client, request=request,
-               details={"total": str(priced.total.amount)})
     return order
+
+
+@transaction.atomic
+def order_for_services(*, client: Client, specs: list, idempotency_key: str, today,
+                       user: User | None = None) -> Order:
+    """An order made without the cart (the billing clock's auto-renewals); the same key
+    returns the same order."""
+    existing = Order.objects.filter(client=client, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    return _order_from_quote(client=client, user=user, idempotency_key=idempotency_key,
+                             specs=specs, promo=None, today=today)
 
 
 def _snapshot(priced: Quote) -> dict:
@@ -237,8 +257,11 @@ def _invoice(order: Order, items: list[OrderItem]):
 
 
 def _charge(order: Order, item: OrderItem) -> ChargeSpec:
+    kind = CHARGE_KIND[item.kind]
+    if item.kind == ItemKind.NEW and item.derivation.get("rule") == "daily":
+        kind = ChargeKind.DAILY  # the first day: the clock will not charge it again
     return ChargeSpec(
-        CHARGE_KIND[item.kind], item.description, Money(item.net + _tax(item), order.currency),
+        kind, item.description, Money(item.net + _tax(item), order.currency),
         idempotency_key=f"order:{order.pk}:item:{item.pk}", service=item.service,
         period_start=item.period_start, period_end=item.period_end,
         derivation={**item.derivation, "order": order.pk})

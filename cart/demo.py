@@ -7,7 +7,8 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import Client, ClientGroup
-from cart.models import Agreement, GroupDiscount, Order, PromoCode
+from billing.models import GroupDiscount
+from cart.models import Agreement, Order, PromoCode
 from services.models import TariffPlan
 
 

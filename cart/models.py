@@ -12,7 +12,7 @@ from django.utils import timezone
 from djmoney.models.fields import CurrencyField
 from djmoney.money import Money
 
-from accounts.models import Client, ClientGroup
+from accounts.models import Client
 from billing.models import Invoice, Transaction, amount_field
 from payments.models import Payment
 from services.models import Service, TariffPlan
@@ -196,28 +196,6 @@ class PromoRedemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.promo} for {self.client}"
-
-
-class GroupDiscount(models.Model):
-    """A percentage off for the clients of a group, on some plans or product types."""
-
-    group = models.ForeignKey(ClientGroup, on_delete=models.CASCADE, related_name="discounts")
-    name = models.CharField(max_length=120)
-    percent = models.DecimalField(max_digits=5, decimal_places=2)
-    plans = models.ManyToManyField(TariffPlan, blank=True, related_name="group_discounts")
-    product_types = models.JSONField(default=list, blank=True)
-    valid_from = models.DateTimeField(null=True, blank=True)
-    valid_until = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["group", "name"]
-        constraints = [
-            models.CheckConstraint(condition=Q(percent__gt=0) & Q(percent__lte=100),
-                                   name="group_discount_percent_range"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.percent} %)"
 
 
 class Agreement(models.Model):

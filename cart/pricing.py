@@ -13,16 +13,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models import Q
 from djmoney.money import Money
 
 from accounts.models import Client, Company
 from accounts.selectors import company_for_provider
-from billing.calculators import LineInput, document_totals, prorate
+from billing.calculators import LineInput, daily_amount, document_totals, prorate
 from billing.invoicing import default_payer
 from billing.models import Charge, ChargeKind
+from billing.selectors import group_discount_percent
 from billing.taxes import NO_TAX, TaxTreatment, tax_treatment
-from cart.models import GroupDiscount, ItemKind, Order, OrderStatus, PromoCode
+from cart.models import ItemKind, Order, OrderStatus, PromoCode
 from core.money import money_sum, round_money, zero
 from services.models import Charging, Service, ServiceStatus, TariffPlan
 from services.periods import BillingPeriod, add_months, add_period
@@ -132,6 +132,17 @@ def _new(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
                          end, derivation={"tariff": plan.name, "trial_days": plan.trial_days})
     values = spec.values if spec.values is not None else service_addon_values(service)
     lines = price_lines(plan, period, values, include_setup=True)
+    if plan.charging == Charging.DAILY:
+        # A daily service is paid day by day: the order pays its first day (the clock
+        # does not charge that day again: a daily charge is unique per service and day).
+        setup = [line for line in lines if line.kind == "setup"]
+        period_price = _sum([line for line in lines if line.kind != "setup"], currency)
+        first_day = daily_amount(period_price, period, today)
+        lines = [PriceLine("plan", f"First day ({today})", first_day), *setup]
+        return ItemQuote(spec, f"{plan.name}, charged daily ({name})", lines,
+                         _sum(lines, currency), today, today + timedelta(days=1),
+                         derivation={"rule": "daily", "tariff": plan.name, "period": period,
+                                     "period_price": str(period_price.amount)})
     end = add_period(today, period) if plan.charging == Charging.PERIOD else None
     recurring = _sum([line for line in lines if line.kind != "setup"], currency)
     return ItemQuote(spec, f"{plan.name}, {BillingPeriod(period).label} ({name})",
@@ -270,14 +281,6 @@ def _applies(scope_plans, product_types, plan: TariffPlan) -> bool:
     if plan_ids and plan.pk not in plan_ids:
         return False
     return not product_types or plan.product_type in product_types
-
-
-def group_discount_percent(client: Client, plan: TariffPlan, when) -> Decimal:
-    discounts = GroupDiscount.objects.filter(group__clients=client).filter(
-        Q(valid_from__isnull=True) | Q(valid_from__lte=when),
-        Q(valid_until__isnull=True) | Q(valid_until__gte=when)).prefetch_related("plans")
-    percents = [d.percent for d in discounts if _applies(d.plans.all(), d.product_types, plan)]
-    return max(percents, default=Decimal(0))
 
 
 def promo_problem(promo: PromoCode, client: Client, when) -> str:

@@ -13,9 +13,13 @@ from services.models import Addon, AddonPrice, PlanPrice, TariffPlan
 
 @receiver(payment_succeeded)
 def complete_orders(sender, payment, **kwargs):
+    from django.utils import timezone
+
     from cart.checkout import order_complete_after_payment
+    from cart.payments import resume_after_payment
 
     order_complete_after_payment(payment)
+    resume_after_payment(payment.client, timezone.localdate())
 
 
 def _notify(items, message_for) -> None:

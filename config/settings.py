@@ -216,6 +216,9 @@ if EMBEDDED_BROKER:
         "data_folder_out": str(_broker_dir / "queue"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The folder is polled; with one message taken at a time (acks_late, prefetch 1)
+        # the interval bounds the throughput, so keep it short.
+        "polling_interval": 0.1,
     }
     CELERY_RESULT_BACKEND = env(
         "CELERY_RESULT_BACKEND", default=f"file://{_broker_dir / 'results'}"

@@ -342,6 +342,13 @@ class Service(models.Model):
     expires_on = models.DateField(null=True, blank=True)
     anchor_day = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Day of the month renewals fall on.")
+    unpaid_since = models.DateField(
+        null=True, blank=True,
+        help_text="The billing clock's day this service was stopped for debt or expiry; "
+                  "its grace period counts from it.")
+    suspension_hold_until = models.DateField(
+        null=True, blank=True,
+        help_text="Staff: no automatic suspension for debt or expiry until this day.")
     created_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)

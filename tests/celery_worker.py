@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +44,7 @@ def running_worker(*, concurrency: int = 1, pool: str = "prefork", extra_env=Non
          "--pool", pool, "--concurrency", str(concurrency), "--without-mingle",
          "--without-gossip", "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h"],
         cwd=BASE_DIR, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: killed as a whole, pytest spared
     )
     try:
         deadline = time.monotonic() + ready_timeout
@@ -57,5 +60,11 @@ def running_worker(*, concurrency: int = 1, pool: str = "prefork", extra_env=Non
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                kill_hard(process)
+
+
+def kill_hard(process: subprocess.Popen) -> None:
+    """SIGKILL the worker and its pool processes at once: nothing gets to clean up."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

@@ -3,7 +3,8 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from cart.models import Agreement, GroupDiscount, PromoCode
+from billing.models import GroupDiscount
+from cart.models import Agreement, PromoCode
 
 
 class PromoCodeFactory(DjangoModelFactory):

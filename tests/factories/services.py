@@ -76,7 +76,7 @@ class DailyPlanFactory(PlanFactory):
 
     @factory.post_generation
     def daily(plan, create, extracted, **kwargs):
-        if create:
+        if create and extracted is not False:
             PlanPrice.objects.create(plan=plan, period=BillingPeriod.DAY,
                                      price=Money(extracted or "1.00", plan.currency))
 

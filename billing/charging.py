@@ -1,0 +1,485 @@
+"""The billing clock's money jobs: functions of an explicit day, never of the wall clock.
+
+* ``charge_daily_chunk(as_of, lo, hi)``: one day of every daily-charged service of the
+  clients with ids in [lo, hi], set-based: the due services and their day amounts are
+  computed in one query, paid in order of service id while each client's balance plus
+  credit limit covers them, and written as one ledger transaction (a charge per service,
+  one debit entry per client, one revenue entry per company and currency). A daily
+  charge is unique by (service, day) in the database, so a chunk that runs twice, or two
+  workers on the same chunk, charge each service once. Services that cannot be paid are
+  returned, for suspension.
+* ``chunks(as_of)`` splits the clients with due services into ranges of about the same
+  number of services; any number of workers may take them.
+* ``charge_overages``, ``suspend_unpaid``, ``suspend_expired``, ``delete_overdue``,
+  ``resume_paid``, ``collect_promised``: the rest of the day, per service, through the
+  state machine.
+
+The day amount follows ``billing.calculators.daily_amount`` (a per-day price as it is; a
+per-month price spread over the calendar month with the remainder on its last days); the
+SQL below computes the same figure and a test holds the two together.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from djmoney.money import Money
+
+from accounts.models import Client
+from accounts.notifications import notify
+from billing.calculators import daily_amount
+from billing.charges import ChargeSpec, charges_post
+from billing.corrections import transaction_reverse
+from billing.ledger import Leg, account_credit, personal_account, system_account
+from billing.models import (
+    AccountKind,
+    ChargeKind,
+    LedgerAccount,
+    PromisedPayment,
+    TransactionKind,
+)
+from billing.selectors import group_discount_percent
+from core.money import format_money, minor_unit_places, money_sum, round_money
+from services import actions as service_actions
+from services.models import Charging, Service, ServiceStatus, ServiceUsage, SuspendReason
+from services.pricing import PriceNotAvailable, price_lines, service_addon_values
+
+logger = logging.getLogger(__name__)
+S = ServiceStatus
+
+# Which daily services are charged: running ones, busy ones that ran before, and ones the
+# client suspended (their resources stay reserved). Not: ordered, stopped for debt, by
+# staff or for abuse, deleted.
+CHARGED = """(s.status = 'active'
+    OR (s.status = 'in_progress' AND s.activated_at IS NOT NULL AND s.operation <> 'deletion')
+    OR (s.status = 'suspended' AND s.suspend_reason = 'client'))"""
+
+
+def _day_bounds(as_of: date) -> datetime:
+    return timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
+
+
+# Chunks ---------------------------------------------------------------------------------
+def chunks(as_of: date, *, size: int = 20_000) -> list[tuple[int, int]]:
+    """Client id ranges holding about ``size`` due services each (a client is never split)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            WITH per_client AS (
+                SELECT s.client_id, count(*) AS n FROM services_service s
+                JOIN services_tariffplan p ON p.id = s.plan_id AND p.charging = 'daily'
+                WHERE {CHARGED} AND s.activated_at < %(day_end)s
+                GROUP BY s.client_id),
+            running AS (
+                SELECT client_id, sum(n) OVER (ORDER BY client_id) AS total FROM per_client)
+            SELECT min(client_id), max(client_id) FROM running
+            GROUP BY (total - 1) / %(size)s ORDER BY 1""",
+                       {"day_end": _day_bounds(as_of), "size": size})
+        return [(lo, hi) for lo, hi in cursor.fetchall()]
+
+
+@dataclass
+class ChunkResult:
+    charged: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+    unpaid: list[int] = field(default_factory=list)
+    # Clients whose balance pays fewer days of today's charges than their provider's
+    # low_balance_days: their reminder goes out after the chunk.
+    low_balance: list[int] = field(default_factory=list)
+
+    def merge(self, other: ChunkResult) -> None:
+        self.charged += other.charged
+        for currency, amount in other.amounts.items():
+            self.amounts[currency] = self.amounts.get(currency, Decimal(0)) + amount
+        self.unpaid.extend(other.unpaid)
+        self.low_balance.extend(other.low_balance)
+
+
+_DUE_SQL = f"""
+CREATE TEMP TABLE billing_due ON COMMIT DROP AS
+WITH svc AS (
+    SELECT s.id AS service_id, s.client_id, s.name, s.billing_period AS period,
+           p.id AS plan_id, p.name AS plan_name, p.product_type, p.updated_at AS plan_version,
+           pr.currency, pp.price AS plan_price,
+           (SELECT min(cp.company_id) FROM accounts_company_providers cp
+             WHERE cp.provider_id = c.provider_id) AS company_id
+    FROM services_service s
+    JOIN services_tariffplan p ON p.id = s.plan_id AND p.charging = 'daily'
+    JOIN accounts_client c ON c.id = s.client_id
+    JOIN accounts_provider pr ON pr.id = c.provider_id
+    JOIN services_planprice pp ON pp.plan_id = s.plan_id AND pp.period = s.billing_period
+    WHERE s.client_id BETWEEN %(lo)s AND %(hi)s AND {CHARGED}
+      AND s.activated_at < %(day_end)s
+      AND pr.currency = %(currency)s
+      AND NOT EXISTS (SELECT 1 FROM billing_charge ch WHERE ch.service_id = s.id
+                       AND ch.kind = 'daily' AND ch.period_start = %(day)s)),
+addons AS (
+    SELECT sa.service_id, sum(round(CASE a.kind
+        WHEN 'quantity' THEN greatest(sa.quantity - a.included, 0) * ap.price
+        WHEN 'toggle' THEN CASE WHEN sa.quantity > 0 THEN ap.price ELSE 0 END
+        ELSE ap.price END, %(places)s)) AS amount
+    FROM svc
+    JOIN services_serviceaddon sa ON sa.service_id = svc.service_id
+    JOIN services_addon a ON a.id = sa.addon_id AND a.is_active AND a.kind <> 'metered'
+    JOIN services_addonprice ap ON ap.addon_id = a.id AND ap.period = svc.period
+     AND ap.choice_id IS NOT DISTINCT FROM (CASE WHEN a.kind = 'choice' THEN sa.choice_id END)
+    GROUP BY sa.service_id),
+discounts AS (
+    SELECT svc.service_id, max(d.percent) AS percent
+    FROM svc
+    JOIN accounts_client_groups cg ON cg.client_id = svc.client_id
+    JOIN billing_groupdiscount d ON d.group_id = cg.clientgroup_id
+    WHERE (d.valid_from IS NULL OR d.valid_from < %(day_end)s)
+      AND (d.valid_until IS NULL OR d.valid_until >= %(day_start)s)
+      AND (jsonb_array_length(d.product_types) = 0 OR d.product_types ? svc.product_type)
+      AND (NOT EXISTS (SELECT 1 FROM billing_groupdiscount_plans dp
+                       WHERE dp.groupdiscount_id = d.id)
+           OR EXISTS (SELECT 1 FROM billing_groupdiscount_plans dp
+                      WHERE dp.groupdiscount_id = d.id AND dp.tariffplan_id = svc.plan_id))
+    GROUP BY svc.service_id),
+priced AS (
+    SELECT svc.*, round(svc.plan_price, %(places)s) + coalesce(ad.amount, 0) AS period_price,
+           coalesce(ds.percent, 0) AS discount_percent
+    FROM svc LEFT JOIN addons ad USING (service_id) LEFT JOIN discounts ds USING (service_id)),
+units AS (
+    SELECT priced.*, round(period_price * %(scale)s) AS price_units FROM priced),
+split AS (
+    SELECT units.*, CASE WHEN period = 'day' THEN period_price ELSE
+        (floor(price_units / %(days)s)
+         + CASE WHEN %(day_index)s > %(days)s - (price_units - floor(price_units / %(days)s)
+                                                 * %(days)s) THEN 1 ELSE 0 END) / %(scale)s
+        END AS day_price
+    FROM units WHERE period IN ('day', 'month')),
+amounts AS (
+    SELECT split.*,
+           day_price - round(day_price * discount_percent / 100, %(places)s) AS amount
+    FROM split)
+SELECT amounts.*, a.id AS account_id,
+       coalesce(sum(amount) OVER (PARTITION BY amounts.client_id ORDER BY service_id)
+                <= a.balance + a.credit_limit, false) AS payable
+FROM amounts LEFT JOIN billing_ledgeraccount a
+  ON a.client_id = amounts.client_id AND a.kind = 'client'
+WHERE amount > 0
+"""
+
+_CHARGES_AND_ENTRIES_SQL = """
+WITH inserted AS (
+    INSERT INTO billing_charge (client_id, service_id, kind, description, period_start,
+                                period_end, amount, currency, transaction_id, derivation,
+                                created_at)
+    SELECT client_id, service_id, 'daily', 'Daily charge: ' || name, %(day)s, %(next_day)s,
+           amount, currency, %(txn)s,
+           jsonb_build_object('rule', 'daily', 'tariff', plan_name,
+                              'tariff_version', plan_version, 'period', period,
+                              'period_price', period_price, 'discount_percent',
+                              discount_percent, 'days', %(days)s, 'day', %(day_index)s),
+           %(now)s
+    FROM billing_due WHERE payable
+    ON CONFLICT (service_id, period_start) WHERE kind = 'daily' DO NOTHING
+    RETURNING client_id, amount, currency),
+per_client AS (
+    SELECT client_id, sum(amount) AS total FROM inserted GROUP BY client_id),
+legs AS (
+    SELECT a.id AS account_id, -pc.total AS amount FROM per_client pc
+    JOIN billing_ledgeraccount a ON a.client_id = pc.client_id AND a.kind = 'client'
+    UNION ALL
+    SELECT r.account_id, sum(pc.total) FROM per_client pc
+    JOIN billing_due_company dc ON dc.client_id = pc.client_id
+    JOIN billing_revenue r ON r.company_id IS NOT DISTINCT FROM dc.company_id
+    GROUP BY r.account_id)
+INSERT INTO billing_entry (transaction_id, account_id, amount, currency)
+SELECT %(txn)s, account_id, amount, %(currency)s FROM legs WHERE amount <> 0
+"""
+
+
+def charge_daily_chunk(as_of: date, lo: int, hi: int) -> ChunkResult:
+    """Charge one day of the due daily services of clients lo..hi, per currency."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT DISTINCT pr.currency FROM accounts_client c
+            JOIN accounts_provider pr ON pr.id = c.provider_id
+            WHERE c.id BETWEEN %s AND %s""", [lo, hi])
+        currencies = [row[0] for row in cursor.fetchall()]
+    result = ChunkResult()
+    for currency in currencies:
+        result.merge(_charge_chunk_currency(as_of, lo, hi, currency))
+    return result
+
+
+@transaction.atomic
+def _charge_chunk_currency(as_of: date, lo: int, hi: int, currency: str) -> ChunkResult:
+    places = minor_unit_places(currency)
+    days = calendar.monthrange(as_of.year, as_of.month)[1]
+    params = {"lo": lo, "hi": hi, "day": as_of, "next_day": as_of + timedelta(days=1),
+              "day_start": _day_bounds(as_of - timedelta(days=1)),
+              "day_end": _day_bounds(as_of), "currency": currency, "places": places,
+              "scale": 10 ** places, "days": days, "day_index": as_of.day,
+              "now": timezone.now()}
+    result = ChunkResult()
+    with connection.cursor() as cursor:
+        # The chunk's scratch tables; gone at commit, and dropped here in case an outer
+        # transaction (a dry run, a test) holds several chunks.
+        cursor.execute("DROP TABLE IF EXISTS billing_due, billing_due_company, billing_revenue")
+        # Lock the personal accounts of the chunk in id order: a checkout that locks one of
+        # them waits, and no two jobs lock the same accounts in a different order.
+        cursor.execute("""SELECT id FROM billing_ledgeraccount WHERE kind = 'client'
+                          AND client_id BETWEEN %s AND %s AND currency = %s
+                          ORDER BY id FOR UPDATE""", [lo, hi, currency])
+        cursor.execute(_DUE_SQL, params)
+        cursor.execute("SELECT service_id FROM billing_due WHERE NOT payable ORDER BY service_id")
+        result.unpaid = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT count(*) FROM billing_due WHERE payable")
+        if not cursor.fetchone()[0]:
+            return result
+        cursor.execute("""CREATE TEMP TABLE billing_due_company ON COMMIT DROP AS
+                          SELECT DISTINCT client_id, company_id FROM billing_due""")
+        cursor.execute("SELECT DISTINCT company_id FROM billing_due_company")
+        companies = [row[0] for row in cursor.fetchall()]
+    revenue = {company: _revenue_account(company, currency) for company in companies}
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE billing_revenue (company_id bigint, account_id bigint)"
+                       " ON COMMIT DROP")
+        cursor.executemany("INSERT INTO billing_revenue VALUES (%s, %s)",
+                           [(company, account.pk) for company, account in revenue.items()])
+        sid = transaction.savepoint()
+        cursor.execute("""
+            INSERT INTO billing_transaction (created_at, kind, description, idempotency_key,
+                                             client_id, details, actor_label)
+            VALUES (%s, 'charge', %s, %s, NULL, %s::jsonb, 'billing clock') RETURNING id""",
+                       [params["now"], f"Daily charges of {as_of}, clients {lo}-{hi}",
+                        f"daily:{as_of}:{lo}-{hi}:{currency}:{uuid.uuid4().hex}",
+                        f'{{"day": "{as_of}", "clients": [{lo}, {hi}]}}'])
+        params["txn"] = cursor.fetchone()[0]
+        cursor.execute(_CHARGES_AND_ENTRIES_SQL, params)
+        cursor.execute("SELECT count(*), coalesce(sum(amount), 0) FROM billing_charge "
+                       "WHERE transaction_id = %s", [params["txn"]])
+        charged, amount = cursor.fetchone()
+        if charged == 0:  # another worker charged them all meanwhile
+            transaction.savepoint_rollback(sid)
+            return result
+        transaction.savepoint_commit(sid)
+        cursor.execute("""
+            SELECT a.client_id FROM billing_ledgeraccount a
+            JOIN (SELECT client_id, sum(amount) AS today FROM billing_due WHERE payable
+                  GROUP BY client_id) d ON d.client_id = a.client_id
+            JOIN accounts_client c ON c.id = a.client_id
+            JOIN accounts_provider pr ON pr.id = c.provider_id
+            WHERE a.kind = 'client' AND a.balance + a.credit_limit < d.today * pr.low_balance_days
+            ORDER BY a.client_id""")
+        result.low_balance = [row[0] for row in cursor.fetchall()]
+    result.charged = charged
+    result.amounts[currency] = amount
+    return result
+
+
+def _revenue_account(company_id: int | None, currency: str) -> LedgerAccount:
+    from accounts.models import Company
+
+    company = Company.objects.filter(pk=company_id).first() if company_id else None
+    return system_account(AccountKind.REVENUE, currency, company=company)
+
+
+# The rest of the day, per service ----------------------------------------------------------
+def _notify_suspended(service: Service, reason: str, as_of: date) -> None:
+    delete_on = as_of + timedelta(days=service.plan.grace_days)
+    notify(client=service.client, event="suspended", key=f"suspended:{service.pk}:{as_of}",
+           context={"service": service, "reason": reason, "delete_on": delete_on})
+
+
+def _held(service: Service, as_of: date, protected: set[int]) -> bool:
+    return service.pk in protected or (service.suspension_hold_until is not None
+                                       and service.suspension_hold_until >= as_of)
+
+
+def suspend_unpaid(service_ids: list[int], as_of: date, *, protected: set[int] = frozenset()
+                   ) -> list[int]:
+    """Stop daily services that could not be paid today ("Stopped DATE")."""
+    stopped = []
+    for service in Service.objects.filter(pk__in=service_ids).select_related("plan", "client"):
+        if _held(service, as_of, protected) or service.status != S.ACTIVE:
+            continue
+        with transaction.atomic():
+            service_actions.service_suspend(service=service, actor=None,
+                                            reason_code=SuspendReason.NONPAYMENT,
+                                            reason=f"Not paid on {as_of}")
+            Service.objects.filter(pk=service.pk).update(unpaid_since=as_of)
+            _notify_suspended(service, "for non-payment", as_of)
+        stopped.append(service.pk)
+    return stopped
+
+
+def suspend_expired(as_of: date, *, protected: set[int] = frozenset()) -> list[int]:
+    """Stop period services whose paid period ended and that were not renewed."""
+    stopped = []
+    due = Service.objects.filter(status=S.ACTIVE, plan__charging=Charging.PERIOD,
+                                 expires_on__lte=as_of).select_related("plan", "client")
+    for service in due:
+        if _held(service, as_of, protected):
+            continue
+        with transaction.atomic():
+            service_actions.service_suspend(service=service, actor=None,
+                                            reason_code=SuspendReason.EXPIRED,
+                                            reason=f"Expired on {service.expires_on}")
+            Service.objects.filter(pk=service.pk).update(unpaid_since=as_of)
+            _notify_suspended(service, "because it expired", as_of)
+        stopped.append(service.pk)
+    return stopped
+
+
+def delete_overdue(as_of: date) -> list[int]:
+    """Delete services stopped for debt or expiry longer than their plan's grace period."""
+    deleted = []
+    stopped = Service.objects.filter(
+        status=S.SUSPENDED, suspend_reason__in=[SuspendReason.NONPAYMENT, SuspendReason.EXPIRED],
+        unpaid_since__isnull=False).select_related("plan", "client")
+    for service in stopped:
+        if service.unpaid_since + timedelta(days=service.plan.grace_days) > as_of:
+            continue
+        with transaction.atomic():
+            service_actions.service_delete(service=service, actor=None,
+                                           reason=f"Unpaid since {service.unpaid_since}")
+            notify(client=service.client, event="deleted", key=f"deleted:{service.pk}",
+                   context={"service": service})
+        deleted.append(service.pk)
+    return deleted
+
+
+def day_amount(service: Service, as_of: date) -> Money | None:
+    """One day of a daily service, by the same rule as the set-based charge: the period
+    price split over the days, then the client group's discount."""
+    try:
+        lines = price_lines(service.plan, service.billing_period, service_addon_values(service),
+                            include_setup=False)
+    except PriceNotAvailable:
+        return None
+    day = daily_amount(money_sum((line.amount for line in lines), service.plan.currency),
+                       service.billing_period, as_of)
+    percent = group_discount_percent(service.client, service.plan, _day_bounds(as_of))
+    return day - round_money(day * percent / 100) if percent else day
+
+
+def resume_paid(client: Client, as_of: date) -> list[int]:
+    """Resume, in order, the client's daily services stopped for debt, as long as the
+    balance (with the credit limit) pays a day of each. Staff and abuse suspensions are
+    never lifted here."""
+    resumed = []
+    available = personal_account(client).available
+    stopped = Service.objects.filter(client=client, status=S.SUSPENDED,
+                                     suspend_reason=SuspendReason.NONPAYMENT,
+                                     plan__charging=Charging.DAILY).order_by("pk")
+    for service in stopped.select_related("plan"):
+        amount = day_amount(service, as_of)
+        if amount is None or available < amount:
+            break
+        with transaction.atomic():
+            service_actions.service_resume(service=service, actor=None,
+                                           reason="Paid: the balance covers it again")
+            Service.objects.filter(pk=service.pk).update(unpaid_since=None)
+        available -= amount
+        resumed.append(service.pk)
+    return resumed
+
+
+def clients_to_resume():
+    """Clients with daily services stopped for debt whose balance is not negative any
+    more (the beat job looks at these every minute)."""
+    return Client.objects.filter(
+        services__status=S.SUSPENDED, services__suspend_reason=SuspendReason.NONPAYMENT,
+        services__plan__charging=Charging.DAILY,
+    ).filter(Q(personal_account__balance__gt=0)
+             | Q(personal_account__credit_limit__gt=0)).distinct()
+
+
+def charge_overages(as_of: date) -> int:
+    """Charge metered usage above the included amount of every period that has ended."""
+    count = 0
+    usage = ServiceUsage.objects.filter(period_end__lte=as_of).select_related(
+        "addon", "service__client", "service__plan")
+    for record in usage:
+        over = record.quantity - record.addon.included
+        if over <= 0 or record.addon.overage_price is None:
+            continue
+        amount = round_money(record.addon.overage_price * over)
+        if not amount.amount:
+            continue
+        service = record.service
+        key = f"overage:{record.pk}"
+        company = _company_of(service.client)
+        _, created = charges_post(
+            client=service.client, idempotency_key=key, allow_overdraft=True,
+            description=f"Overage of {record.addon.name} for {service.name}",
+            charges=[ChargeSpec(ChargeKind.OVERAGE, f"{record.addon.name} over the included "
+                                f"{record.addon.included.normalize():f}: {service.name}",
+                                amount, idempotency_key=key, service=service,
+                                period_start=record.period_start, period_end=record.period_end,
+                                derivation={"used": str(record.quantity),
+                                            "included": str(record.addon.included),
+                                            "unit_price": str(record.addon.overage_price.amount)})],
+            counter=[Leg(system_account(AccountKind.REVENUE, str(amount.currency),
+                                        company=company), amount)])
+        count += int(created)
+    return count
+
+
+def _company_of(client: Client):
+    from accounts.selectors import company_for_provider
+
+    return company_for_provider(client.provider)
+
+
+# Promised payments ------------------------------------------------------------------------------
+class PromiseRefused(Exception):
+    """The promised payment cannot be given; the message says why."""
+
+
+@transaction.atomic
+def promised_payment_take(*, client: Client, amount: Money, as_of: date, user=None,
+                          request=None) -> PromisedPayment:
+    """Credit the client now; take it back on the due day (``collect_promised``)."""
+    from accounts.actionlog import log_action
+
+    provider = client.provider
+    Client.objects.select_for_update().filter(pk=client.pk).first()
+    if provider.promised_payment_max <= 0:
+        raise PromiseRefused("Your provider does not give promised payments.")
+    if amount.amount <= 0 or amount.amount > provider.promised_payment_max:
+        limit = Money(provider.promised_payment_max, provider.currency)
+        raise PromiseRefused(f"A promised payment is at most {format_money(limit)}.")
+    if client.promised_payments.filter(repaid_transaction__isnull=True).exists():
+        raise PromiseRefused("You already have a promised payment running.")
+    this_month = client.promised_payments.filter(
+        created_at__year=as_of.year, created_at__month=as_of.month).count()
+    if this_month >= provider.promised_payments_per_month:
+        raise PromiseRefused("You have taken all the promised payments of this month.")
+    key = f"promised:{client.pk}:{uuid.uuid4().hex}"
+    due_on = as_of + timedelta(days=provider.promised_payment_days)
+    record, _ = account_credit(
+        client=client, amount=amount, kind=TransactionKind.PROMISED, idempotency_key=key,
+        counter=system_account(AccountKind.PROMISED, str(amount.currency)),
+        description=f"Promised payment until {due_on}", actor=user)
+    promise = PromisedPayment.objects.create(
+        client=client, amount=amount.amount, currency=str(amount.currency), created_by=user,
+        due_on=due_on, credit_transaction=record)
+    log_action(actor=user, action="promised_payment.taken", obj=promise, client=client,
+               request=request, details={"amount": str(amount.amount)})
+    return promise
+
+
+def collect_promised(as_of: date) -> int:
+    """Take back the promised payments that are due."""
+    count = 0
+    for promise in PromisedPayment.objects.filter(due_on__lte=as_of,
+                                                  repaid_transaction__isnull=True):
+        with transaction.atomic():
+            record, _ = transaction_reverse(original=promise.credit_transaction,
+                                            reason="The promised payment is due")
+            PromisedPayment.objects.filter(pk=promise.pk).update(repaid_transaction=record)
+        count += 1
+    return count

@@ -1,0 +1,73 @@
+"""The set-based charge and the stated rule (billing.calculators.daily_amount) agree."""
+
+import calendar
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from djmoney.money import Money
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from billing.calculators import daily_amount
+from billing.charging import charge_daily_chunk, day_amount
+from billing.models import Charge
+from services.models import AddonKind, PlanPrice, ServiceAddon, ServiceStatus
+from tests.factories.accounts import ClientFactory, ClientGroupFactory
+from tests.factories.billing import top_up
+from tests.factories.cart import GroupDiscountFactory
+from tests.factories.services import (
+    AddonFactory,
+    AddonPriceFactory,
+    DailyPlanFactory,
+    ServiceFactory,
+)
+
+cents = st.integers(min_value=1, max_value=10_000_000)
+
+
+@given(month_cents=cents, year=st.integers(min_value=2000, max_value=2100),
+       month=st.integers(min_value=1, max_value=12))
+def test_the_days_of_a_month_add_up_to_the_month_price(month_cents, year, month):
+    price = Money(Decimal(month_cents) / 100, "USD")
+    days = calendar.monthrange(year, month)[1]
+
+    amounts = [daily_amount(price, "month", date(year, month, d)) for d in range(1, days + 1)]
+
+    assert sum(a.amount for a in amounts) == price.amount
+    assert max(a.amount for a in amounts) - min(a.amount for a in amounts) <= Decimal("0.01")
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(period=st.sampled_from(["day", "month"]), plan_cents=cents,
+       unit_cents=st.integers(min_value=0, max_value=100_000),
+       quantity=st.integers(min_value=0, max_value=40),
+       percent=st.integers(min_value=0, max_value=100),
+       day=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)))
+def test_sql_and_python_compute_the_same_day(period, plan_cents, unit_cents, quantity, percent,
+                                             day):
+    client = ClientFactory()
+    top_up(client, "1000000.00")
+    plan = DailyPlanFactory(provider=client.provider, daily=False)
+    PlanPrice.objects.create(plan=plan, period=period,
+                             price=Money(Decimal(plan_cents) / 100, "USD"))
+    disk = AddonFactory(plan=plan, kind=AddonKind.QUANTITY, included=Decimal(5),
+                        minimum=Decimal(0), step=Decimal(1))
+    AddonPriceFactory(addon=disk, period=period, price=Money(Decimal(unit_cents) / 1000, "USD"))
+    if percent:
+        group = ClientGroupFactory()
+        client.groups.add(group)
+        GroupDiscountFactory(group=group, percent=Decimal(percent))
+    service = ServiceFactory(client=client, plan=plan, billing_period=period,
+                             status=ServiceStatus.ACTIVE,
+                             activated_at=datetime.combine(day - timedelta(days=1), time(),
+                                                           tzinfo=UTC))
+    ServiceAddon.objects.create(service=service, addon=disk, quantity=Decimal(quantity))
+
+    charge_daily_chunk(day, client.pk, client.pk)
+
+    charged = Charge.objects.filter(service=service).first()
+    expected = day_amount(service, day)
+    assert (charged.amount if charged else Decimal(0)) == expected.amount
