@@ -22,6 +22,7 @@ SQL below computes the same figure and a test holds the two together.
 from __future__ import annotations
 
 import calendar
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 from djmoney.money import Money
 
@@ -46,7 +48,7 @@ from billing.models import (
     PromisedPayment,
     TransactionKind,
 )
-from billing.selectors import group_discount_percent
+from billing.selectors import group_discount_percent, promised_payment_offer
 from core.money import format_money, minor_unit_places, money_sum, round_money
 from services import actions as service_actions
 from services.models import Charging, Service, ServiceStatus, ServiceUsage, SuspendReason
@@ -68,7 +70,13 @@ def _day_bounds(as_of: date) -> datetime:
 
 
 # Chunks ---------------------------------------------------------------------------------
-def chunks(as_of: date, *, size: int = 20_000) -> list[tuple[int, int]]:
+# Services per chunk: small enough that a chunk's transaction holds its clients' accounts
+# for a fraction of a second and that two workers share a run evenly, large enough that
+# the statement's fixed cost is nothing (docs/benchmarks.md has the figures).
+CHUNK_SIZE = 10_000
+
+
+def chunks(as_of: date, *, size: int = CHUNK_SIZE) -> list[tuple[int, int]]:
     """Client id ranges holding about ``size`` due services each (a client is never split)."""
     with connection.cursor() as cursor:
         cursor.execute(f"""
@@ -78,9 +86,13 @@ def chunks(as_of: date, *, size: int = 20_000) -> list[tuple[int, int]]:
                 WHERE {CHARGED} AND s.activated_at < %(day_end)s
                 GROUP BY s.client_id),
             running AS (
-                SELECT client_id, sum(n) OVER (ORDER BY client_id) AS total FROM per_client)
+                -- Each client's first service's place in the day's list (sum() of bigint
+                -- is numeric: back to bigint for the integer division below).
+                SELECT client_id,
+                       (sum(n) OVER (ORDER BY client_id))::bigint - n AS start
+                FROM per_client)
             SELECT min(client_id), max(client_id) FROM running
-            GROUP BY (total - 1) / %(size)s ORDER BY 1""",
+            GROUP BY start / %(size)s ORDER BY 1""",
                        {"day_end": _day_bounds(as_of), "size": size})
         return [(lo, hi) for lo, hi in cursor.fetchall()]
 
@@ -102,24 +114,39 @@ class ChunkResult:
         self.low_balance.extend(other.low_balance)
 
 
-_DUE_SQL = f"""
-CREATE TEMP TABLE billing_due ON COMMIT DROP AS
-WITH svc AS (
-    SELECT s.id AS service_id, s.client_id, s.name, s.billing_period AS period,
-           p.id AS plan_id, p.name AS plan_name, p.product_type, p.updated_at AS plan_version,
-           pr.currency, pp.price AS plan_price,
-           (SELECT min(cp.company_id) FROM accounts_company_providers cp
-             WHERE cp.provider_id = c.provider_id) AS company_id
+# The day's charge of a chunk, as one statement. Its parts, in order:
+# - svc: the chunk's daily services due today, with their plan's price for their period;
+# - addons, discounts: what their addons add and the best group discount that applies;
+# - priced, split, amounts: the period price, its share for today by the rule of
+#   billing.calculators.daily_amount (the price in minor units spread over the month's
+#   days, the remainder one unit a day on the last days), less the discount;
+# - due: whether the client's balance plus credit limit pays it, in order of service id;
+# - txn, inserted, entries: one ledger transaction with a charge per paid service, a debit
+#   per client and a credit per company's revenue account; nothing when nothing is paid.
+# The statement returns what it charged, the services it could not pay (for suspension)
+# and the clients whose balance now pays fewer days than their provider's low-balance days.
+_DAY_SQL = f"""
+WITH svc AS MATERIALIZED (
+    SELECT s.id AS service_id, s.client_id, s.name, s.billing_period AS period, s.plan_id,
+           p.product_type, pp.price AS plan_price, pr.low_balance_days, co.company_id
     FROM services_service s
     JOIN services_tariffplan p ON p.id = s.plan_id AND p.charging = 'daily'
     JOIN accounts_client c ON c.id = s.client_id
-    JOIN accounts_provider pr ON pr.id = c.provider_id
+    JOIN accounts_provider pr ON pr.id = c.provider_id AND pr.currency = %(currency)s
+    LEFT JOIN (SELECT provider_id, min(company_id) AS company_id
+               FROM accounts_company_providers GROUP BY provider_id) co
+      ON co.provider_id = c.provider_id
     JOIN services_planprice pp ON pp.plan_id = s.plan_id AND pp.period = s.billing_period
+    -- Today's charge looked up service by service in the one-a-day index. (A NOT EXISTS
+    -- leaves the plan to the statistics, which lag behind a table the run itself fills:
+    -- a plan that scans the day's charges once per service turns a run quadratic.)
+    LEFT JOIN LATERAL (SELECT true AS charged FROM billing_charge ch
+                       WHERE ch.service_id = s.id AND ch.kind = 'daily'
+                         AND ch.period_start = %(day)s LIMIT 1) today ON true
     WHERE s.client_id BETWEEN %(lo)s AND %(hi)s AND {CHARGED}
       AND s.activated_at < %(day_end)s
-      AND pr.currency = %(currency)s
-      AND NOT EXISTS (SELECT 1 FROM billing_charge ch WHERE ch.service_id = s.id
-                       AND ch.kind = 'daily' AND ch.period_start = %(day)s)),
+      AND s.billing_period IN ('day', 'month')
+      AND today.charged IS NULL),
 addons AS (
     SELECT sa.service_id, sum(round(CASE a.kind
         WHEN 'quantity' THEN greatest(sa.quantity - a.included, 0) * ap.price
@@ -144,58 +171,82 @@ discounts AS (
            OR EXISTS (SELECT 1 FROM billing_groupdiscount_plans dp
                       WHERE dp.groupdiscount_id = d.id AND dp.tariffplan_id = svc.plan_id))
     GROUP BY svc.service_id),
-priced AS (
+priced AS MATERIALIZED (
     SELECT svc.*, round(svc.plan_price, %(places)s) + coalesce(ad.amount, 0) AS period_price,
            coalesce(ds.percent, 0) AS discount_percent
     FROM svc LEFT JOIN addons ad USING (service_id) LEFT JOIN discounts ds USING (service_id)),
-units AS (
-    SELECT priced.*, round(period_price * %(scale)s) AS price_units FROM priced),
-split AS (
-    SELECT units.*, CASE WHEN period = 'day' THEN period_price ELSE
-        (floor(price_units / %(days)s)
-         + CASE WHEN %(day_index)s > %(days)s - (price_units - floor(price_units / %(days)s)
-                                                 * %(days)s) THEN 1 ELSE 0 END) / %(scale)s
+split AS MATERIALIZED (
+    SELECT priced.*, CASE WHEN period = 'day' THEN period_price ELSE
+        round((units / %(days)s + CASE WHEN %(day_index)s > %(days)s - units %% %(days)s
+                                       THEN 1 ELSE 0 END)::numeric / %(scale)s, %(places)s)
         END AS day_price
-    FROM units WHERE period IN ('day', 'month')),
-amounts AS (
+    FROM priced, LATERAL (SELECT (period_price * %(scale)s)::bigint AS units) u),
+amounts AS MATERIALIZED (
     SELECT split.*,
            day_price - round(day_price * discount_percent / 100, %(places)s) AS amount
-    FROM split)
-SELECT amounts.*, a.id AS account_id,
-       coalesce(sum(amount) OVER (PARTITION BY amounts.client_id ORDER BY service_id)
-                <= a.balance + a.credit_limit, false) AS payable
-FROM amounts LEFT JOIN billing_ledgeraccount a
-  ON a.client_id = amounts.client_id AND a.kind = 'client'
-WHERE amount > 0
-"""
-
-_CHARGES_AND_ENTRIES_SQL = """
-WITH inserted AS (
+    FROM split),
+due AS MATERIALIZED (
+    SELECT amounts.*, a.id AS account_id, a.balance + a.credit_limit AS available,
+           coalesce(sum(amount) OVER (PARTITION BY amounts.client_id ORDER BY service_id)
+                    <= a.balance + a.credit_limit, false) AS payable
+    FROM amounts LEFT JOIN billing_ledgeraccount a
+      ON a.client_id = amounts.client_id AND a.kind = 'client'
+    WHERE amount > 0),
+txn AS (
+    INSERT INTO billing_transaction (created_at, kind, description, idempotency_key,
+                                     client_id, details, actor_label)
+    SELECT %(now)s, 'charge', %(description)s, %(key)s, NULL, %(details)s::jsonb,
+           'billing clock'
+    WHERE EXISTS (SELECT 1 FROM due WHERE payable)
+    RETURNING id),
+derivations AS (
+    -- Built once per tariff, price and discount: most services of a chunk share one.
+    SELECT k.*, jsonb_build_object(
+               'rule', 'daily', 'tariff', p.name, 'tariff_version', p.updated_at,
+               'period', k.period, 'period_price', k.period_price,
+               'discount_percent', k.discount_percent, 'days', %(days)s,
+               'day', %(day_index)s) AS derivation
+    FROM (SELECT DISTINCT plan_id, period, period_price, discount_percent
+          FROM due WHERE payable) k
+    JOIN services_tariffplan p ON p.id = k.plan_id),
+inserted AS (
+    -- No ON CONFLICT: the chunk holds its clients' personal accounts, so nobody else
+    -- charges them meanwhile, and a duplicate would be an error worth failing on.
     INSERT INTO billing_charge (client_id, service_id, kind, description, period_start,
                                 period_end, amount, currency, transaction_id, derivation,
                                 created_at)
-    SELECT client_id, service_id, 'daily', 'Daily charge: ' || name, %(day)s, %(next_day)s,
-           amount, currency, %(txn)s,
-           jsonb_build_object('rule', 'daily', 'tariff', plan_name,
-                              'tariff_version', plan_version, 'period', period,
-                              'period_price', period_price, 'discount_percent',
-                              discount_percent, 'days', %(days)s, 'day', %(day_index)s),
-           %(now)s
-    FROM billing_due WHERE payable
-    ON CONFLICT (service_id, period_start) WHERE kind = 'daily' DO NOTHING
-    RETURNING client_id, amount, currency),
+    SELECT d.client_id, d.service_id, 'daily', 'Daily charge: ' || d.name, %(day)s,
+           %(next_day)s, d.amount, %(currency)s, txn.id, dv.derivation, %(now)s
+    FROM due d CROSS JOIN txn
+    JOIN derivations dv USING (plan_id, period, period_price, discount_percent)
+    WHERE d.payable
+    RETURNING client_id, amount),
 per_client AS (
-    SELECT client_id, sum(amount) AS total FROM inserted GROUP BY client_id),
+    SELECT d.client_id, d.account_id, d.available, d.low_balance_days, d.company_id,
+           sum(d.amount) AS total
+    FROM due d WHERE d.payable
+    GROUP BY d.client_id, d.account_id, d.available, d.low_balance_days, d.company_id),
+revenue AS (
+    SELECT * FROM unnest(%(companies)s::bigint[], %(revenue_accounts)s::bigint[])
+      AS r (company_id, account_id)),
 legs AS (
-    SELECT a.id AS account_id, -pc.total AS amount FROM per_client pc
-    JOIN billing_ledgeraccount a ON a.client_id = pc.client_id AND a.kind = 'client'
+    SELECT account_id, -total AS amount FROM per_client
     UNION ALL
     SELECT r.account_id, sum(pc.total) FROM per_client pc
-    JOIN billing_due_company dc ON dc.client_id = pc.client_id
-    JOIN billing_revenue r ON r.company_id IS NOT DISTINCT FROM dc.company_id
-    GROUP BY r.account_id)
-INSERT INTO billing_entry (transaction_id, account_id, amount, currency)
-SELECT %(txn)s, account_id, amount, %(currency)s FROM legs WHERE amount <> 0
+    JOIN revenue r ON r.company_id IS NOT DISTINCT FROM pc.company_id
+    GROUP BY r.account_id),
+entries AS (
+    INSERT INTO billing_entry (transaction_id, account_id, amount, currency)
+    SELECT txn.id, legs.account_id, legs.amount, %(currency)s FROM legs CROSS JOIN txn
+    WHERE legs.amount <> 0
+    RETURNING 1)
+SELECT (SELECT count(*) FROM inserted),
+       (SELECT coalesce(sum(amount), 0) FROM inserted),
+       (SELECT count(*) FROM entries),
+       (SELECT coalesce(array_agg(service_id ORDER BY service_id), '{{}}')
+          FROM due WHERE NOT payable),
+       (SELECT coalesce(array_agg(client_id ORDER BY client_id), '{{}}') FROM per_client
+         WHERE available - total < total * low_balance_days)
 """
 
 
@@ -203,79 +254,49 @@ def charge_daily_chunk(as_of: date, lo: int, hi: int) -> ChunkResult:
     """Charge one day of the due daily services of clients lo..hi, per currency."""
     with connection.cursor() as cursor:
         cursor.execute("""
-            SELECT DISTINCT pr.currency FROM accounts_client c
-            JOIN accounts_provider pr ON pr.id = c.provider_id
-            WHERE c.id BETWEEN %s AND %s""", [lo, hi])
-        currencies = [row[0] for row in cursor.fetchall()]
+            SELECT pr.currency, array_agg(DISTINCT (
+                SELECT min(cp.company_id) FROM accounts_company_providers cp
+                WHERE cp.provider_id = pr.id))
+            FROM accounts_provider pr
+            WHERE EXISTS (SELECT 1 FROM accounts_client c WHERE c.provider_id = pr.id
+                          AND c.id BETWEEN %s AND %s)
+            GROUP BY pr.currency""", [lo, hi])
+        currencies = cursor.fetchall()
     result = ChunkResult()
-    for currency in currencies:
-        result.merge(_charge_chunk_currency(as_of, lo, hi, currency))
+    for currency, companies in currencies:
+        result.merge(_charge_chunk_currency(as_of, lo, hi, currency, companies))
     return result
 
 
 @transaction.atomic
-def _charge_chunk_currency(as_of: date, lo: int, hi: int, currency: str) -> ChunkResult:
-    places = minor_unit_places(currency)
-    days = calendar.monthrange(as_of.year, as_of.month)[1]
+def _charge_chunk_currency(as_of: date, lo: int, hi: int, currency: str,
+                           companies: list[int | None]) -> ChunkResult:
+    revenue = [_revenue_account(company, currency).pk for company in companies]
     params = {"lo": lo, "hi": hi, "day": as_of, "next_day": as_of + timedelta(days=1),
               "day_start": _day_bounds(as_of - timedelta(days=1)),
-              "day_end": _day_bounds(as_of), "currency": currency, "places": places,
-              "scale": 10 ** places, "days": days, "day_index": as_of.day,
-              "now": timezone.now()}
-    result = ChunkResult()
+              "day_end": _day_bounds(as_of), "currency": currency,
+              "places": minor_unit_places(currency), "scale": 10 ** minor_unit_places(currency),
+              "days": calendar.monthrange(as_of.year, as_of.month)[1],
+              "day_index": as_of.day, "now": timezone.now(),
+              "description": f"Daily charges of {as_of}, clients {lo}-{hi}",
+              "key": f"daily:{as_of}:{lo}-{hi}:{currency}:{uuid.uuid4().hex}",
+              "details": json.dumps({"day": str(as_of), "clients": [lo, hi]}),
+              "companies": companies, "revenue_accounts": revenue}
     with connection.cursor() as cursor:
-        # The chunk's scratch tables; gone at commit, and dropped here in case an outer
-        # transaction (a dry run, a test) holds several chunks.
-        cursor.execute("DROP TABLE IF EXISTS billing_due, billing_due_company, billing_revenue")
+        # The chunk's running sums and scratch sets stay in memory.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         # Lock the personal accounts of the chunk in id order: a checkout that locks one of
-        # them waits, and no two jobs lock the same accounts in a different order.
+        # them waits, and no two jobs lock the same accounts in a different order. The
+        # statement below starts after the locks, so it sees every charge made before.
         cursor.execute("""SELECT id FROM billing_ledgeraccount WHERE kind = 'client'
                           AND client_id BETWEEN %s AND %s AND currency = %s
                           ORDER BY id FOR UPDATE""", [lo, hi, currency])
-        cursor.execute(_DUE_SQL, params)
-        cursor.execute("SELECT service_id FROM billing_due WHERE NOT payable ORDER BY service_id")
-        result.unpaid = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SELECT count(*) FROM billing_due WHERE payable")
-        if not cursor.fetchone()[0]:
-            return result
-        cursor.execute("""CREATE TEMP TABLE billing_due_company ON COMMIT DROP AS
-                          SELECT DISTINCT client_id, company_id FROM billing_due""")
-        cursor.execute("SELECT DISTINCT company_id FROM billing_due_company")
-        companies = [row[0] for row in cursor.fetchall()]
-    revenue = {company: _revenue_account(company, currency) for company in companies}
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE billing_revenue (company_id bigint, account_id bigint)"
-                       " ON COMMIT DROP")
-        cursor.executemany("INSERT INTO billing_revenue VALUES (%s, %s)",
-                           [(company, account.pk) for company, account in revenue.items()])
-        sid = transaction.savepoint()
-        cursor.execute("""
-            INSERT INTO billing_transaction (created_at, kind, description, idempotency_key,
-                                             client_id, details, actor_label)
-            VALUES (%s, 'charge', %s, %s, NULL, %s::jsonb, 'billing clock') RETURNING id""",
-                       [params["now"], f"Daily charges of {as_of}, clients {lo}-{hi}",
-                        f"daily:{as_of}:{lo}-{hi}:{currency}:{uuid.uuid4().hex}",
-                        f'{{"day": "{as_of}", "clients": [{lo}, {hi}]}}'])
-        params["txn"] = cursor.fetchone()[0]
-        cursor.execute(_CHARGES_AND_ENTRIES_SQL, params)
-        cursor.execute("SELECT count(*), coalesce(sum(amount), 0) FROM billing_charge "
-                       "WHERE transaction_id = %s", [params["txn"]])
-        charged, amount = cursor.fetchone()
-        if charged == 0:  # another worker charged them all meanwhile
-            transaction.savepoint_rollback(sid)
-            return result
-        transaction.savepoint_commit(sid)
-        cursor.execute("""
-            SELECT a.client_id FROM billing_ledgeraccount a
-            JOIN (SELECT client_id, sum(amount) AS today FROM billing_due WHERE payable
-                  GROUP BY client_id) d ON d.client_id = a.client_id
-            JOIN accounts_client c ON c.id = a.client_id
-            JOIN accounts_provider pr ON pr.id = c.provider_id
-            WHERE a.kind = 'client' AND a.balance + a.credit_limit < d.today * pr.low_balance_days
-            ORDER BY a.client_id""")
-        result.low_balance = [row[0] for row in cursor.fetchall()]
-    result.charged = charged
-    result.amounts[currency] = amount
+        cursor.execute(_DAY_SQL, params)
+        charged, amount, _, unpaid, low_balance = cursor.fetchone()
+    result = ChunkResult(unpaid=list(unpaid), low_balance=list(low_balance))
+    if charged:
+        result.charged = charged
+        result.amounts[currency] = amount
     return result
 
 
@@ -435,6 +456,11 @@ def _company_of(client: Client):
 
 
 # Promised payments ------------------------------------------------------------------------------
+# Sent (after commit) when a client takes a promised payment: the clock's layer listens
+# and resumes what the new balance pays for, as after a payment.
+promised_payment_taken = Signal()
+
+
 class PromiseRefused(Exception):
     """The promised payment cannot be given; the message says why."""
 
@@ -445,21 +471,19 @@ def promised_payment_take(*, client: Client, amount: Money, as_of: date, user=No
     """Credit the client now; take it back on the due day (``collect_promised``)."""
     from accounts.actionlog import log_action
 
-    provider = client.provider
+    # One at a time per client: a double click waits here, then finds the first running.
     Client.objects.select_for_update().filter(pk=client.pk).first()
-    if provider.promised_payment_max <= 0:
-        raise PromiseRefused("Your provider does not give promised payments.")
-    if amount.amount <= 0 or amount.amount > provider.promised_payment_max:
-        limit = Money(provider.promised_payment_max, provider.currency)
-        raise PromiseRefused(f"A promised payment is at most {format_money(limit)}.")
-    if client.promised_payments.filter(repaid_transaction__isnull=True).exists():
-        raise PromiseRefused("You already have a promised payment running.")
-    this_month = client.promised_payments.filter(
-        created_at__year=as_of.year, created_at__month=as_of.month).count()
-    if this_month >= provider.promised_payments_per_month:
-        raise PromiseRefused("You have taken all the promised payments of this month.")
+    offer = promised_payment_offer(client, as_of)
+    if offer.refusal:
+        raise PromiseRefused(offer.refusal)
+    if str(amount.currency) != str(offer.maximum.currency):
+        raise PromiseRefused(f"A promised payment is in {offer.maximum.currency}.")
+    if amount.amount <= 0 or amount > offer.maximum:
+        raise PromiseRefused(f"A promised payment is at most {format_money(offer.maximum)}.")
+    if amount.amount != round_money(amount).amount:
+        raise PromiseRefused("Enter the amount in whole cents.")
     key = f"promised:{client.pk}:{uuid.uuid4().hex}"
-    due_on = as_of + timedelta(days=provider.promised_payment_days)
+    due_on = as_of + timedelta(days=offer.days)
     record, _ = account_credit(
         client=client, amount=amount, kind=TransactionKind.PROMISED, idempotency_key=key,
         counter=system_account(AccountKind.PROMISED, str(amount.currency)),
@@ -469,6 +493,8 @@ def promised_payment_take(*, client: Client, amount: Money, as_of: date, user=No
         due_on=due_on, credit_transaction=record)
     log_action(actor=user, action="promised_payment.taken", obj=promise, client=client,
                request=request, details={"amount": str(amount.amount)})
+    transaction.on_commit(lambda: promised_payment_taken.send(sender=PromisedPayment,
+                                                              promise=promise))
     return promise
 
 

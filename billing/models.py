@@ -163,9 +163,15 @@ class ChargeKind(models.TextChoices):
 
 
 class Charge(models.Model):
-    """A debit of a personal account, with what it paid for and how it was derived."""
+    """A debit of a personal account, with what it paid for and how it was derived.
 
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="charges")
+    The billing clock writes one of these per daily service per day, so the table carries
+    only the indexes its readers use (a client's expenses by date, a service's charges,
+    the one-a-day key); keys and invoices are indexed only where they are set.
+    """
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="charges",
+                               db_index=False)
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="charges")
     kind = models.CharField(max_length=10, choices=ChargeKind.choices)
@@ -174,23 +180,32 @@ class Charge(models.Model):
     period_end = models.DateField(null=True, blank=True)
     amount = amount_field()
     currency = CurrencyField()
-    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="charges")
+    # Transactions are never deleted and nothing reads charges by transaction.
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="charges",
+                                    db_index=False)
     invoice = models.ForeignKey("Invoice", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="charges")
+                                related_name="charges", db_index=False)
     # How the amount was derived (tariff, period, days, quantity, discount, rounding).
     derivation = models.JSONField(default=dict, blank=True)
-    # Daily charges are unique by (service, day) instead, which the billing clock's
-    # set-based insert can check cheaply.
-    idempotency_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    # Daily charges have none (NULL, outside the unique key): they are unique by (service,
+    # day) instead, which the billing clock's set-based insert can check cheaply.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["client", "created_at"])]
+        indexes = [
+            models.Index(fields=["client", "created_at"]),
+            models.Index(fields=["invoice"], condition=Q(invoice__isnull=False),
+                         name="charge_invoice_set"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["service", "period_start"],
                                     condition=Q(kind="daily"),
                                     name="one_daily_charge_per_service_day"),
+            models.UniqueConstraint(fields=["idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False),
+                                    name="one_charge_per_key"),
             models.CheckConstraint(condition=Q(kind="daily") | Q(idempotency_key__isnull=False),
                                    name="charge_has_a_key"),
         ]

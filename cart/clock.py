@@ -84,7 +84,7 @@ def run_chunks_here(as_of: date, ranges: list[tuple[int, int]]) -> list:
     return [charging.charge_daily_chunk(as_of, lo, hi) for lo, hi in ranges]
 
 
-def run_day(as_of: date, *, dry_run: bool = False, chunk_size: int = 20_000,
+def run_day(as_of: date, *, dry_run: bool = False, chunk_size: int = charging.CHUNK_SIZE,
             runner: ChunkRunner | None = None) -> DayReport:
     if dry_run:
         report = DayReport(as_of)

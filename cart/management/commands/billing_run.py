@@ -3,6 +3,7 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from billing.charging import CHUNK_SIZE
 from cart import clock
 
 
@@ -15,11 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="start", type=date.fromisoformat)
         parser.add_argument("--to", dest="end", type=date.fromisoformat)
         parser.add_argument("--dry-run", action="store_true")
-        parser.add_argument("--chunk-size", type=int, default=20_000)
+        parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE)
         parser.add_argument("--workers", action="store_true",
                             help="spread the daily charges over the Celery workers")
 
-    def handle(self, *args, start=None, end=None, dry_run=False, chunk_size=20_000,
+    def handle(self, *args, start=None, end=None, dry_run=False, chunk_size=CHUNK_SIZE,
                workers=False, **options):
         end = end or timezone.localdate()
         start = start or end
