@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from djmoney.money import Money
 
 from accounts.models import Client
 from billing.ledger import personal_account
-from billing.models import Charge, Entry, GroupDiscount, Invoice, InvoiceStatus, LedgerAccount
+from billing.models import (
+    Charge,
+    Entry,
+    GroupDiscount,
+    Invoice,
+    InvoiceStatus,
+    LedgerAccount,
+    PromisedPayment,
+)
+from services.models import Service
 
 
 def account_get(client: Client) -> LedgerAccount:
@@ -29,10 +41,13 @@ def credit_list(*, client: Client) -> QuerySet[Entry]:
             .select_related("transaction").order_by("-transaction__created_at", "-id"))
 
 
-def expense_list(*, client: Client) -> QuerySet[Charge]:
-    """Every debit of the personal account, with its service and period (Expenses)."""
-    return (Charge.objects.filter(client=client)
-            .select_related("service__plan", "transaction__reversed_by", "invoice")
+def expense_list(*, client: Client, service: Service | None = None) -> QuerySet[Charge]:
+    """Every debit of the personal account, with its service and period (Expenses); of one
+    of the client's services when given."""
+    charges = Charge.objects.filter(client=client)
+    if service is not None:
+        charges = charges.filter(service=service)
+    return (charges.select_related("service__plan", "transaction__reversed_by", "invoice")
             .order_by("-created_at", "-id"))
 
 
@@ -60,3 +75,42 @@ def group_discount_percent(client: Client, plan, when) -> Decimal:
                 if (not d.plans.all() or plan in d.plans.all())
                 and (not d.product_types or plan.product_type in d.product_types)]
     return max(percents, default=Decimal(0))
+
+
+@dataclass(frozen=True)
+class PromiseOffer:
+    """What the provider lets the client take as a promised payment, and what it took."""
+
+    maximum: Money
+    days: int
+    per_month: int
+    used_this_month: int
+    running: PromisedPayment | None
+    history: list[PromisedPayment]
+
+    @property
+    def offered(self) -> bool:
+        return self.maximum.amount > 0 and self.per_month > 0
+
+    @property
+    def refusal(self) -> str:
+        """Why a promised payment cannot be taken now; empty when it can."""
+        if not self.offered:
+            return "Your provider does not give promised payments."
+        if self.running is not None:
+            return "You already have a promised payment running."
+        if self.used_this_month >= self.per_month:
+            return "You have taken all the promised payments of this month."
+        return ""
+
+
+def promised_payment_offer(client: Client, as_of: date) -> PromiseOffer:
+    provider = client.provider
+    promises = client.promised_payments.order_by("-created_at")
+    return PromiseOffer(
+        maximum=Money(provider.promised_payment_max, provider.currency),
+        days=provider.promised_payment_days, per_month=provider.promised_payments_per_month,
+        used_this_month=promises.filter(created_at__year=as_of.year,
+                                        created_at__month=as_of.month).count(),
+        running=promises.filter(repaid_transaction__isnull=True).first(),
+        history=list(promises[:12]))

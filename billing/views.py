@@ -1,15 +1,26 @@
-"""Client area: Invoices (page and PDF) and Expenses."""
+"""Client area: Invoices (page and PDF), Expenses and the promised payment."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from djmoney.money import Money
 
 from accounts.decorators import client_area
-from accounts.rights import Area
+from accounts.rights import Access, Area
+from billing.charging import PromiseRefused, promised_payment_take
 from billing.documents import invoice_html, invoice_pdf
-from billing.selectors import expense_list, invoice_get, invoice_list
+from billing.forms import PromiseForm
+from billing.ledger import personal_account
+from billing.selectors import expense_list, invoice_get, invoice_list, promised_payment_offer
+from core.money import format_money
+from services.selectors import service_get
 
 
 @client_area(Area.FINANCES)
@@ -44,5 +55,68 @@ def invoice_download(request, pk: int):
 @client_area(Area.FINANCES)
 def expenses(request):
     client = request.client_context.client
-    page = Paginator(expense_list(client=client), 25).get_page(request.GET.get("page"))
-    return render(request, "billing/expenses.html", {"page": page})
+    service = _service_filter(request)
+    page = Paginator(expense_list(client=client, service=service), 25).get_page(
+        request.GET.get("page"))
+    return render(request, "billing/expenses.html", {"page": page, "service": service})
+
+
+def _service_filter(request):
+    """?service=ID narrows Expenses to one of the client's services (another client's id
+    is a 404, as everywhere)."""
+    raw = request.GET.get("service", "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404("No such service.")
+    return service_get(client=request.client_context.client, pk=int(raw))
+
+
+@client_area(Area.FINANCES)
+def service_charges(request, pk: int):
+    """The latest charges of one service, for its page (loaded there by htmx)."""
+    service = service_get(client=request.client_context.client, pk=pk)
+    charges = expense_list(client=request.client_context.client, service=service)[:10]
+    return render(request, "billing/partials/_service_charges.html",
+                  {"service": service, "charges": charges})
+
+
+def _promise_page(request, form: PromiseForm | None = None, status: int = 200):
+    client = request.client_context.client
+    today = timezone.localdate()
+    offer = promised_payment_offer(client, today)
+    account = personal_account(client)
+    if form is None:
+        # What brings the balance back to zero, within the provider's limit.
+        debt = -account.balance if account.balance < 0 else offer.maximum.amount
+        form = PromiseForm(initial={"amount": f"{min(debt, offer.maximum.amount):.2f}"})
+    return render(request, "billing/promised_payment.html", {
+        "offer": offer, "account": account, "form": form,
+        "due_on": today + timedelta(days=offer.days),
+        "can_manage": request.client_context.can(Area.FINANCES, Access.MANAGE),
+    }, status=status)
+
+
+@client_area(Area.FINANCES)
+def promised_payment(request):
+    return _promise_page(request)
+
+
+@require_POST
+@client_area(Area.FINANCES, Access.MANAGE)
+def promised_payment_create(request):
+    client = request.client_context.client
+    form = PromiseForm(request.POST)
+    if not form.is_valid():
+        return _promise_page(request, form, status=400)
+    try:
+        promise = promised_payment_take(
+            client=client, amount=Money(form.cleaned_data["amount"], client.provider.currency),
+            as_of=timezone.localdate(), user=request.user, request=request)
+    except PromiseRefused as refusal:
+        messages.error(request, str(refusal))
+        return _promise_page(request, form, status=400)
+    messages.success(request, f"{format_money(promise.money)} is on your balance until "
+                              f"{promise.due_on:%Y-%m-%d}."
+                              " Services stopped for non-payment start again.")
+    return redirect("billing:promised_payment")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from billing.charging import promised_payment_taken
 from cart.models import CartItem, ItemKind
 from payments.processing import payment_succeeded
 from services.models import Addon, AddonPrice, PlanPrice, TariffPlan
@@ -20,6 +21,15 @@ def complete_orders(sender, payment, **kwargs):
 
     order_complete_after_payment(payment)
     resume_after_payment(payment.client, timezone.localdate())
+
+
+@receiver(promised_payment_taken)
+def resume_after_promise(sender, promise, **kwargs):
+    from django.utils import timezone
+
+    from cart.payments import resume_after_payment
+
+    resume_after_payment(promise.client, timezone.localdate())
 
 
 def _notify(items, message_for) -> None:
