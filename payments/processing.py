@@ -18,6 +18,7 @@ from djmoney.money import Money
 
 from accounts.actionlog import log_action
 from accounts.models import Client, User
+from accounts.notifications import notify
 from billing.invoicing import advance_payment_invoice, invoice_mark_paid
 from billing.ledger import Leg, ledger_post, lock_accounts, personal_account, system_account
 from billing.models import AccountKind, TransactionKind
@@ -172,6 +173,10 @@ def _transition(payment: Payment, target: str, *, source: str, note: str,
             invoice_mark_paid(invoice_id=payment.invoice_id,
                               payment_transaction=payment.credit_transaction)
         transaction.on_commit(lambda: payment_succeeded.send(sender=Payment, payment=payment))
+        balance = personal_account(payment.client).balance_money
+        notify(client=payment.client, event="payment_received", key=f"payment:{payment.pk}",
+               context={"amount": format_money(payment.amount_money),
+                        "balance": format_money(balance)})
     payment.save(update_fields=fields)
     PaymentEvent.objects.create(payment=payment, from_status=previous, to_status=target,
                                 source=source, note=note[:255])

@@ -162,3 +162,18 @@ def test_an_abandoned_checkout_fails_after_a_day_and_its_invoice_is_cancelled():
     assert payment.invoice.status == InvoiceStatus.CANCELLED
     assert Payment.objects.get(pk=fresh.pk).status == PaymentStatus.PENDING
     assert personal_account(customer).balance == 0
+
+
+@pytest.mark.django_db
+def test_the_client_hears_of_a_payment_once(client, mailoutbox,
+                                            django_capture_on_commit_callbacks):
+    customer, _payment, sandbox = _pending_payment()
+    _approve(sandbox)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, sandbox, "payment.succeeded")
+        deliver(client, sandbox, "payment.succeeded")  # a second event of the same success
+
+    assert [m.subject for m in mailoutbox] == ["Payment received: 40.00 USD"]
+    assert mailoutbox[0].to == [customer.email]
+    assert "Your balance is now 40.00 USD" in mailoutbox[0].body
