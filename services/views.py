@@ -90,6 +90,8 @@ def service_detail(request, pk: int):
     if request.htmx:
         return render(request, "services/partials/_service_live.html", context)
     context["support_url"] = _support_url(service)
+    if request.client_context.can(Area.FINANCES):
+        context["charges_url"] = _optional_url("billing:service_charges", service.pk)
     return render(request, "services/detail.html", context)
 
 

@@ -1,9 +1,12 @@
+import contextlib
+from decimal import Decimal
+
 from django import template
 from djmoney.money import Money
 
 from billing.models import LedgerAccount
 from billing.selectors import movements
-from core.money import zero
+from core.money import format_money, zero
 
 register = template.Library()
 
@@ -28,3 +31,48 @@ def client_credit_limit(client) -> Money:
 @register.inclusion_tag("billing/partials/_movements.html")
 def recent_movements(client, limit: int = 8):
     return {"entries": list(movements(client=client, limit=limit))}
+
+
+# How a charge's derivation reads to a client: its keys in words, in this order first.
+_DERIVATION_LABELS = {
+    "rule": "Rule", "tariff": "Tariff", "tariff_version": "Tariff as of", "period": "Period",
+    "period_price": "Price for the period", "days": "Days in the month",
+    "day": "Day of the month", "discount_percent": "Discount, %", "lines": "Price lines",
+    "recurring_net": "Recurring price", "trial_days": "Trial days", "tax": "Tax",
+    "base": "Taxable base", "old_price": "Old price", "new_price": "New price",
+}
+_MONEY_KEYS = {"period_price", "recurring_net", "tax", "base", "old_price", "new_price"}
+_MONTH_SHARE = ("a day's share of the period price: the price in cents spread over the days "
+                "of the month, the cents left over on its last days")
+
+
+@register.filter
+def derivation_rows(charge) -> list[tuple[str, str]]:
+    """How a charge was worked out, as (label, value) rows, known keys first."""
+    derivation = dict(charge.derivation)
+    if derivation.get("rule") == "daily":
+        if derivation.get("period") == "day":
+            derivation["rule"] = "the plan's price for a day"
+            derivation.pop("days", None)
+            derivation.pop("day", None)
+        else:
+            derivation["rule"] = _MONTH_SHARE
+    keys = [k for k in _DERIVATION_LABELS if k in derivation]
+    keys += sorted(k for k in derivation if k not in _DERIVATION_LABELS)
+    rows = []
+    for key in keys:
+        value = derivation[key]
+        if key in _MONEY_KEYS:
+            with contextlib.suppress(ArithmeticError, ValueError, TypeError):
+                value = format_money(Money(Decimal(str(value)), charge.currency))
+        elif key == "discount_percent":
+            value = f"{Decimal(str(value)).normalize():f}"
+        elif key == "tariff_version":
+            value = str(value)[:16].replace("T", " ")
+        elif isinstance(value, list):
+            value = "; ".join(": ".join(str(part) for part in item)
+                              if isinstance(item, list | tuple) else str(item)
+                              for item in value)
+        rows.append((_DERIVATION_LABELS.get(key, key.replace("_", " ").capitalize()),
+                     str(value)))
+    return rows

@@ -79,3 +79,53 @@ def test_credits_list_every_credit(owner_client, owner):
     assert html.count("Test top-up") == 2
     assert "+12.50 USD" in html
     assert personal_account(owner.client).balance == Decimal("42.50")
+
+
+def _charge(client, service, key, amount="1.00", day="2027-01-01"):
+    charge_post(client=client, counter=system_account(AccountKind.REVENUE, "USD"),
+                spec=ChargeSpec(ChargeKind.RENEWAL, f"Charge {key} of {service.name}",
+                                Money(amount, "USD"), idempotency_key=key, service=service,
+                                period_start=day, period_end=day))
+
+
+def test_a_service_page_lists_that_service_s_charges(owner_client, owner):
+    vps = ServiceFactory(client=owner.client, name="vps-1.example")
+    other = ServiceFactory(client=owner.client, name="vps-2.example")
+    top_up(owner.client, "10.00")
+    _charge(owner.client, vps, "a")
+    _charge(owner.client, other, "b")
+
+    page = owner_client.get(f"/services/{vps.pk}/").content.decode()
+    partial = owner_client.get(f"/finances/expenses/service/{vps.pk}/").content.decode()
+    filtered = owner_client.get(f"/finances/expenses/?service={vps.pk}").content.decode()
+
+    assert f'hx-get="/finances/expenses/service/{vps.pk}/"' in page
+    assert "Charge a of vps-1.example" in partial
+    assert "vps-2.example" not in partial
+    assert "Charge a of vps-1.example" in filtered
+    assert "Charge b" not in filtered
+
+
+@pytest.mark.parametrize("url", [
+    "/finances/expenses/service/{other}/",
+    "/finances/expenses/?service={other}",
+    "/finances/expenses/?service=abc",
+])
+def test_another_client_s_service_charges_do_not_exist(owner_client, owner, url):
+    stranger = ServiceFactory(name="theirs.example")
+    top_up(stranger.client, "10.00")
+    _charge(stranger.client, stranger, "theirs")
+
+    response = owner_client.get(url.format(other=stranger.pk))
+
+    assert response.status_code == 404
+    assert "theirs.example" not in response.content.decode()
+
+
+def test_without_the_finance_right_a_service_page_shows_no_charges(client, owner):
+    member = ClientUserFactory(client=owner.client, finances_access=Access.NONE)
+    vps = ServiceFactory(client=owner.client)
+    client.force_login(member.user)
+
+    assert "/finances/expenses/service/" not in client.get(f"/services/{vps.pk}/").content.decode()
+    assert client.get(f"/finances/expenses/service/{vps.pk}/").status_code == 403
