@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 
 from accounts.models import (
@@ -42,7 +44,9 @@ def _client(*, provider, owner_email, name, kind, phone="") -> Client:
 def seed() -> list[tuple[str, str, str]]:
     """Create the demo world; returns the logins to print (who, e-mail, password)."""
     usd, _ = Provider.objects.get_or_create(
-        name="OpenBill Hosting", defaults={"currency": "USD", "is_default": True}
+        name="OpenBill Hosting", defaults={
+            "currency": "USD", "is_default": True, "promised_payment_max": Decimal("50.00"),
+            "promised_payment_days": 3, "promised_payments_per_month": 1}
     )
     eur, _ = Provider.objects.get_or_create(
         name="OpenBill Domains EU", defaults={"currency": "EUR", "domain": "eu.localhost"}

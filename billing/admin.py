@@ -16,6 +16,7 @@ from billing.invoicing import InvoiceError, invoice_cancel
 from billing.ledger import LedgerError
 from billing.models import (
     AccountKind,
+    BillingDay,
     Charge,
     CreditNote,
     DocumentTemplate,
@@ -25,6 +26,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     LedgerAccount,
+    PromisedPayment,
     TaxRate,
     Transaction,
 )
@@ -234,3 +236,50 @@ class DocumentTemplateAdmin(StaffModelAdmin):
 class GroupDiscountAdmin(StaffModelAdmin):
     list_display = ["name", "group", "percent", "valid_from", "valid_until"]
     filter_horizontal = ["plans"]
+
+
+@admin.register(BillingDay)
+class BillingDayAdmin(ReadOnlyStaffAdmin):
+    """The billing clock's days: when each ran and what it did (manage.py billing_run
+    replays or dry-runs them)."""
+
+    list_display = ["day", "started_at", "finished_at", "charged", "amounts", "suspended",
+                    "deleted", "renewed"]
+    readonly_fields = ["day", "started_at", "finished_at", "stats"]
+
+    @admin.display(description="daily charges")
+    def charged(self, obj):
+        return obj.stats.get("charged", "—")
+
+    @admin.display(description="charged")
+    def amounts(self, obj):
+        return ", ".join(f"{amount} {currency}"
+                         for currency, amount in obj.stats.get("amounts", {}).items()) or "—"
+
+    @admin.display(description="suspended")
+    def suspended(self, obj):
+        if not obj.stats:
+            return "—"
+        return obj.stats.get("suspended_unpaid", 0) + obj.stats.get("suspended_expired", 0)
+
+    @admin.display(description="deleted")
+    def deleted(self, obj):
+        return obj.stats.get("deleted", "—")
+
+    @admin.display(description="renewed")
+    def renewed(self, obj):
+        return obj.stats.get("renewed", "—")
+
+
+@admin.register(PromisedPayment)
+class PromisedPaymentAdmin(ReadOnlyStaffAdmin):
+    list_display = ["id", "client", "amount", "currency", "created_at", "due_on", "repaid"]
+    list_filter = [("repaid_transaction", admin.EmptyFieldListFilter)]
+    search_fields = ["=id", "client__name", "client__email"]
+    list_select_related = ["client"]
+    readonly_fields = ["client", "amount", "currency", "created_at", "due_on",
+                       "credit_transaction", "repaid_transaction", "created_by"]
+
+    @admin.display(description="taken back", boolean=True)
+    def repaid(self, obj):
+        return obj.repaid_transaction_id is not None

@@ -32,10 +32,12 @@ PAGES = [
         ("client-service-vps", "service:web-1.dana.example"),
         ("client-service-domain", "service:dana.example"),
         ("client-service-ssl", "service:SSL for dana.example"),
+        ("client-service-daily", "service:test-box.dana.example"),
         ("client-add-funds", "/payments/add-funds/"),
         ("client-credits", "/payments/credits/"),
         ("client-invoices", "/finances/invoices/"),
         ("client-expenses", "/finances/expenses/"),
+        ("client-promised-payment", "/finances/promised-payment/"),
         ("client-payment-methods", "/payments/methods/"),
     ]),
     ("colleague@example.com", [("colleague-users-no-access", "/account/users/")]),
@@ -49,6 +51,8 @@ PAGES = [
         ("staff-payments", "/staff/payments/payment/"),
         ("staff-ledger", "/staff/billing/ledgeraccount/?kind__exact=client"),
         ("staff-invoices", "/staff/billing/invoice/"),
+        ("staff-billing-days", "/staff/billing/billingday/"),
+        ("staff-service-daily", "staff-service:test-box.dana.example"),
         ("staff-impersonating", "enter:client@example.com"),
     ]),
     ("support@example.com", [("support-index", "/staff/")]),
@@ -112,6 +116,7 @@ def main() -> None:
                     page.wait_for_load_state()
                 else:
                     page.goto(options.base + path)
+                page.wait_for_load_state("networkidle")  # htmx parts loaded
                 page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                 print(out / f"{name}.png")
             context.close()

@@ -253,16 +253,18 @@ STAFF_SERVICE_ACTIONS = {
 class ServiceAdmin(StaffModelAdmin):
     list_display = ["id", "name", "client", "plan", "status_display", "expires_on", "auto_renew"]
     list_display_links = ["id", "name"]
-    list_filter = ["status", "plan__product_type", "plan__provider", "auto_renew", "plan"]
+    list_filter = ["status", "suspend_reason", "plan__product_type", "plan__provider",
+                   "auto_renew", "plan"]
     search_fields = ["=id", "name", "client__name", "client__email", "parameters"]
     list_select_related = ["client", "plan"]
     raw_id_fields = ["client"]
     inlines = [ServiceAddonInline, ServiceOperationInline, ServiceHistoryInline]
-    readonly_fields = ["status", "operation", "suspend_reason", "activated_at", "suspended_at",
-                       "deleted_at", "created_at"]
+    readonly_fields = ["status", "operation", "suspend_reason", "unpaid_since", "activated_at",
+                       "suspended_at", "deleted_at", "created_at"]
     fields = ["client", "plan", "name", "billing_period", "parameters", "auto_renew",
-              "expires_on", "anchor_day", "status", "operation", "suspend_reason", "created_at",
-              "activated_at", "suspended_at", "deleted_at"]
+              "expires_on", "anchor_day", "suspension_hold_until", "status", "operation",
+              "suspend_reason", "unpaid_since", "created_at", "activated_at", "suspended_at",
+              "deleted_at"]
     change_form_template = "admin/services/service/change_form.html"
 
     @admin.display(description="status", ordering="status")

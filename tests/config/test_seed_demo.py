@@ -1,0 +1,37 @@
+"""The demo of `make run`: seeded once, unchanged by a second run, books balanced, and the
+billing clock's past days already charged the daily server once a day."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import Client
+from billing.audit import audit
+from billing.models import BillingDay, Charge, ChargeKind, Transaction
+from services.models import Charging, Service
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts():
+    return (Client.objects.count(), Service.objects.count(), Transaction.objects.count(),
+            Charge.objects.count(), BillingDay.objects.count())
+
+
+def test_the_demo_is_seeded_once_and_its_clock_has_run(capsys):
+    call_command("seed_demo")
+    first = _counts()
+    call_command("seed_demo")
+
+    assert _counts() == first
+    assert audit() == []
+    daily = Service.objects.get(client__email="client@example.com",
+                                plan__charging=Charging.DAILY)
+    days = list(Charge.objects.filter(service=daily, kind=ChargeKind.DAILY)
+                .order_by("period_start").values_list("period_start", flat=True))
+    activated = timezone.localdate(daily.activated_at)
+    assert days == [activated + timedelta(days=n)
+                    for n in range((timezone.localdate() - activated).days)]
+    assert "client@example.com" in capsys.readouterr().out
