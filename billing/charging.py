@@ -319,39 +319,40 @@ def _held(service: Service, as_of: date, protected: set[int]) -> bool:
                                        and service.suspension_hold_until >= as_of)
 
 
-def suspend_unpaid(service_ids: list[int], as_of: date, *, protected: set[int] = frozenset()
-                   ) -> list[int]:
-    """Stop daily services that could not be paid today ("Stopped DATE")."""
+def _suspend_for_money(services, as_of: date, protected: set[int], *, reason_code: str,
+                       reason, notice: str) -> list[int]:
+    """Stop each running service for debt or expiry (not one held, not one whose payment
+    is in flight) and start its grace period."""
     stopped = []
-    for service in Service.objects.filter(pk__in=service_ids).select_related("plan", "client"):
+    for service in services:
         if _held(service, as_of, protected) or service.status != S.ACTIVE:
             continue
         with transaction.atomic():
             service_actions.service_suspend(service=service, actor=None,
-                                            reason_code=SuspendReason.NONPAYMENT,
-                                            reason=f"Not paid on {as_of}")
+                                            reason_code=reason_code, reason=reason(service))
             Service.objects.filter(pk=service.pk).update(unpaid_since=as_of)
-            _notify_suspended(service, "for non-payment", as_of)
+            _notify_suspended(service, notice, as_of)
         stopped.append(service.pk)
     return stopped
+
+
+def suspend_unpaid(service_ids: list[int], as_of: date, *, protected: set[int] = frozenset()
+                   ) -> list[int]:
+    """Stop daily services that could not be paid today ("Stopped DATE")."""
+    return _suspend_for_money(
+        Service.objects.filter(pk__in=service_ids).select_related("plan", "client"), as_of,
+        protected, reason_code=SuspendReason.NONPAYMENT,
+        reason=lambda service: f"Not paid on {as_of}", notice="for non-payment")
 
 
 def suspend_expired(as_of: date, *, protected: set[int] = frozenset()) -> list[int]:
     """Stop period services whose paid period ended and that were not renewed."""
-    stopped = []
-    due = Service.objects.filter(status=S.ACTIVE, plan__charging=Charging.PERIOD,
-                                 expires_on__lte=as_of).select_related("plan", "client")
-    for service in due:
-        if _held(service, as_of, protected):
-            continue
-        with transaction.atomic():
-            service_actions.service_suspend(service=service, actor=None,
-                                            reason_code=SuspendReason.EXPIRED,
-                                            reason=f"Expired on {service.expires_on}")
-            Service.objects.filter(pk=service.pk).update(unpaid_since=as_of)
-            _notify_suspended(service, "because it expired", as_of)
-        stopped.append(service.pk)
-    return stopped
+    return _suspend_for_money(
+        Service.objects.filter(status=S.ACTIVE, plan__charging=Charging.PERIOD,
+                               expires_on__lte=as_of).select_related("plan", "client"),
+        as_of, protected, reason_code=SuspendReason.EXPIRED,
+        reason=lambda service: f"Expired on {service.expires_on}",
+        notice="because it expired")
 
 
 def delete_overdue(as_of: date) -> list[int]:

@@ -93,6 +93,7 @@ def _promise_page(request, form: PromiseForm | None = None, status: int = 200):
     return render(request, "billing/promised_payment.html", {
         "offer": offer, "account": account, "form": form,
         "due_on": today + timedelta(days=offer.days),
+        "month_usage": f"{offer.used_this_month} of {offer.per_month} taken",
         "can_manage": request.client_context.can(Area.FINANCES, Access.MANAGE),
     }, status=status)
 
