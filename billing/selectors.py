@@ -66,15 +66,25 @@ def invoice_get(*, client: Client, pk: int) -> Invoice:
                                                                           "credit_notes"), pk=pk)
 
 
-def group_discount_percent(client: Client, plan, when) -> Decimal:
-    """The best discount of the client's groups that applies to the plan at ``when``."""
-    discounts = GroupDiscount.objects.filter(group__clients=client).filter(
+def group_discounts(client: Client | int, when) -> list[GroupDiscount]:
+    """The discounts of the client's (or client id's) groups that run at ``when``, their
+    plans prefetched."""
+    return list(GroupDiscount.objects.filter(group__clients=client).filter(
         Q(valid_from__isnull=True) | Q(valid_from__lte=when),
-        Q(valid_until__isnull=True) | Q(valid_until__gte=when)).prefetch_related("plans")
+        Q(valid_until__isnull=True) | Q(valid_until__gte=when)).prefetch_related("plans"))
+
+
+def best_discount_percent(discounts: list[GroupDiscount], plan) -> Decimal:
+    """The best of the discounts that apply to the plan (by plan, or by product type)."""
     percents = [d.percent for d in discounts
                 if (not d.plans.all() or plan in d.plans.all())
                 and (not d.product_types or plan.product_type in d.product_types)]
     return max(percents, default=Decimal(0))
+
+
+def group_discount_percent(client: Client, plan, when) -> Decimal:
+    """The best discount of the client's groups that applies to the plan at ``when``."""
+    return best_discount_percent(group_discounts(client, when), plan)
 
 
 @dataclass(frozen=True)

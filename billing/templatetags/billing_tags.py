@@ -2,11 +2,13 @@ import contextlib
 from decimal import Decimal
 
 from django import template
+from django.utils import timezone
 from djmoney.money import Money
 
 from billing.models import LedgerAccount
-from billing.selectors import movements
-from core.money import format_money, zero
+from billing.selectors import best_discount_percent, group_discounts, movements
+from core.money import format_money, round_money, zero
+from services.pricing import renewal_cost
 
 register = template.Library()
 
@@ -26,6 +28,32 @@ def client_balance(client) -> Money:
 def client_credit_limit(client) -> Money:
     account = _account(client)
     return account.credit_limit_money if account is not None else zero(client.currency)
+
+
+@register.simple_tag(takes_context=True)
+def renewal_price(context, service) -> str:
+    """What the next period costs the client, as the seeds write it ('0.99 USD/day'): the
+    catalog price less the client group's discount, by the rule renewals and daily
+    charges apply. A list of services looks the client's discounts up once per request."""
+    cost = renewal_cost(service)
+    if cost is None:
+        return "—"
+    percent = best_discount_percent(_client_discounts(context, service.client_id), service.plan)
+    if percent:
+        cost -= round_money(cost * percent / 100)
+    return f"{format_money(cost)}/{service.get_billing_period_display()}"
+
+
+def _client_discounts(context, client_id: int) -> list:
+    request = context.get("request")
+    cache = getattr(request, "_group_discounts", None) if request is not None else None
+    if cache is None:
+        cache = {}
+        if request is not None:
+            request._group_discounts = cache
+    if client_id not in cache:
+        cache[client_id] = group_discounts(client_id, timezone.now())
+    return cache[client_id]
 
 
 @register.inclusion_tag("billing/partials/_movements.html")

@@ -2,9 +2,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from core.money import format_money
 from services.models import ServiceStatus
-from services.pricing import renewal_cost
 from services.selectors import client_is_active, service_overages, widget_services
 
 register = template.Library()
@@ -52,15 +50,6 @@ def expiration(service) -> str:
     if service.plan.is_daily and service.activated_at:
         return "Charged daily"
     return "—"
-
-
-@register.filter
-def renewal(service) -> str:
-    """The renewal cost for the billing period, as the seeds write it: '1.00 USD/day'."""
-    cost = renewal_cost(service)
-    if cost is None:
-        return "—"
-    return f"{format_money(cost)}/{service.get_billing_period_display()}"
 
 
 @register.inclusion_tag("services/widgets/_active_services.html", takes_context=True)
