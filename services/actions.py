@@ -25,6 +25,8 @@ from services.models import (
 from services.modules import module_for
 
 S = ServiceStatus
+# Where a configuration change goes to the module at once.
+RECONFIGURABLE = (S.ACTIVE, S.SUSPENDED, S.SUSPENDED_BY_ADMIN)
 
 
 class ActionNotAllowed(Exception):
@@ -305,8 +307,33 @@ def service_apply_configuration(*, service: Service, values: dict, plan=None,
         ServiceAddon.objects.update_or_create(
             service=service, addon_id=addon_id,
             defaults={"quantity": value.quantity, "choice_id": value.choice_id})
-    if service.status in (S.ACTIVE, S.SUSPENDED, S.SUSPENDED_BY_ADMIN):
+    addons = {str(k): str(v.quantity) for k, v in values.items()}
+    if service.status in RECONFIGURABLE:
         _request(service, operation=Operation.RECONFIGURATION, target=service.status,
-                 actor=actor, reason="Configuration changed",
-                 params={"addons": {str(k): str(v.quantity) for k, v in values.items()}})
+                 actor=actor, reason="Configuration changed", params={"addons": addons})
+    elif service.status == S.IN_PROGRESS:
+        # Paid while the module works on something else: it must still reach the module,
+        # once that operation ends (services.operations sends it).
+        due = {"addons": {**(service.configuration_due or {}).get("addons", {}), **addons}}
+        Service.objects.filter(pk=service.pk).update(configuration_due=due)
+        service.configuration_due = due
+        history_note(service=service, actor=actor,
+                     reason="Configuration changed: sent to the module when the current "
+                            "operation ends")
     return service
+
+
+def service_send_due_configuration(*, service: Service, actor: User | None,
+                                   now=None) -> ServiceOperation | None:
+    """Send the configuration change that waited for the operation just ended, if the
+    service can still take it (a deleted service drops it)."""
+    due = service.configuration_due
+    if not due:
+        return None
+    Service.objects.filter(pk=service.pk).update(configuration_due=None)
+    service.configuration_due = None
+    if service.status not in RECONFIGURABLE:
+        return None
+    return _request(service, operation=Operation.RECONFIGURATION, target=service.status,
+                    actor=actor, reason="Configuration changed while the service was busy",
+                    params=due, now=now)

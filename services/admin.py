@@ -259,12 +259,12 @@ class ServiceAdmin(StaffModelAdmin):
     list_select_related = ["client", "plan"]
     raw_id_fields = ["client"]
     inlines = [ServiceAddonInline, ServiceOperationInline, ServiceHistoryInline]
-    readonly_fields = ["status", "operation", "suspend_reason", "unpaid_since", "activated_at",
-                       "suspended_at", "deleted_at", "created_at"]
+    readonly_fields = ["status", "operation", "configuration_due", "suspend_reason",
+                       "unpaid_since", "activated_at", "suspended_at", "deleted_at", "created_at"]
     fields = ["client", "plan", "name", "billing_period", "parameters", "auto_renew",
               "expires_on", "anchor_day", "suspension_hold_until", "status", "operation",
-              "suspend_reason", "unpaid_since", "created_at", "activated_at", "suspended_at",
-              "deleted_at"]
+              "configuration_due", "suspend_reason", "unpaid_since", "created_at",
+              "activated_at", "suspended_at", "deleted_at"]
     change_form_template = "admin/services/service/change_form.html"
 
     @admin.display(description="status", ordering="status")

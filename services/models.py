@@ -338,6 +338,10 @@ class Service(models.Model):
     suspend_reason = models.CharField(max_length=12, choices=SuspendReason.choices, blank=True)
     parameters = models.JSONField(default=dict, blank=True,
                                   help_text="hostname, domain, ip_addresses, nameservers, ...")
+    configuration_due = models.JSONField(
+        null=True, blank=True,
+        help_text="A paid configuration change that came while the module was busy: sent to "
+                  "it when the running operation ends.")
     auto_renew = models.BooleanField(default=False)
     expires_on = models.DateField(null=True, blank=True)
     anchor_day = models.PositiveSmallIntegerField(

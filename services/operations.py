@@ -110,7 +110,14 @@ def _finish(operation_id: int, result: ModuleResult, *, actor: User | None,
     operation.finished_at = now
     operation.lease_until = None
     operation.save(update_fields=["status", "error", "finished_at", "lease_until"])
+    _send_due_configuration(service, actor=actor, now=now)
     return operation.status
+
+
+def _send_due_configuration(service: Service, *, actor: User | None, now) -> None:
+    from services.actions import service_send_due_configuration  # actions runs operations
+
+    service_send_due_configuration(service=service, actor=actor, now=now)
 
 
 def operation_mark_done(*, operation: ServiceOperation, actor: User,
@@ -156,6 +163,8 @@ def operation_cancel(*, operation: ServiceOperation, actor: User, reason: str = 
                        actor=actor, suspend_reason=locked.previous_suspend_reason,
                        reason=reason or f"{locked.get_kind_display().capitalize()} cancelled",
                        details={"operation": locked.pk})
+    service = Service.objects.select_for_update().get(pk=locked.service_id)
+    _send_due_configuration(service, actor=actor, now=None)
 
 
 def operations_requeue_stale(*, now: datetime | None = None, pending_after: int = 120) -> int:

@@ -19,8 +19,9 @@ from services.operations import (
     operation_retry,
     operation_run,
 )
+from services.pricing import AddonValue
 from tests.factories.accounts import StaffFactory
-from tests.factories.services import PlanFactory, ServiceFactory
+from tests.factories.services import AddonFactory, PlanFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 S, Status = ServiceStatus, ServiceOperation.Status
@@ -163,3 +164,37 @@ def test_request_to_an_impossible_target_changes_nothing():
     service.refresh_from_db()
     assert service.status == S.ACTIVE
     assert not ServiceOperation.objects.exists()
+
+
+def _busy_with(kind: str, service, staff):
+    if kind == "reboot":
+        return actions.service_reboot(service=service, actor=staff)
+    return actions.service_delete(service=service, actor=staff)
+
+
+@pytest.mark.parametrize(("busy", "ends", "then"), [
+    ("reboot", "done", (S.IN_PROGRESS, Operation.RECONFIGURATION)),
+    ("reboot", "cancelled", (S.IN_PROGRESS, Operation.RECONFIGURATION)),
+    ("deletion", "done", (S.DELETED, "")),
+])
+def test_a_change_paid_while_the_module_is_busy_reaches_it_when_that_ends(busy, ends, then):
+    plan = PlanFactory(module="manual")
+    disk = AddonFactory(plan=plan)
+    service = ServiceFactory(status=S.ACTIVE, plan=plan)
+    staff = StaffFactory()
+    running = _busy_with(busy, service, staff)
+
+    actions.service_apply_configuration(service=service, values={disk.pk: AddonValue(40)},
+                                        actor=None)
+    assert ServiceOperation.objects.filter(service=service).count() == 1  # it waits
+    if ends == "done":
+        operation_mark_done(operation=running, actor=staff)
+    else:
+        operation_cancel(operation=running, actor=staff)
+
+    service.refresh_from_db()
+    assert (service.status, service.operation) == then
+    assert service.configuration_due is None
+    sent = ServiceOperation.objects.filter(service=service, kind=Operation.RECONFIGURATION)
+    assert [op.params for op in sent] == (
+        [{"addons": {str(disk.pk): "40"}}] if then[1] else [])
