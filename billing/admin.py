@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
-from djmoney.money import Money
+from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
 from billing.corrections import balance_adjust
@@ -30,6 +30,7 @@ from billing.models import (
     TaxRate,
     Transaction,
 )
+from core.forms import AmountField
 
 
 class EntryInline(admin.TabularInline):
@@ -45,8 +46,8 @@ class EntryInline(admin.TabularInline):
 
 
 class AdjustForm(forms.Form):
-    amount = forms.DecimalField(max_digits=19, decimal_places=2,
-                                help_text="Positive credits the client, negative debits it.")
+    amount = AmountField(signed=True, help_text=_("Positive credits the client, negative "
+                                                  "debits it."))
     reason = forms.CharField(max_length=200)
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
 
@@ -86,11 +87,12 @@ class LedgerAccountAdmin(StaffModelAdmin):
             raise PermissionDenied
         form = AdjustForm(request.POST or None,
                           initial={"idempotency_key": uuid.uuid4().hex})
+        form.fields["amount"].currency = account.currency
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
                 balance_adjust(client=account.client,
-                               amount=Money(data["amount"], account.currency),
+                               amount=data["amount"],
                                reason=data["reason"], actor=request.user,
                                idempotency_key=f"staff:{data['idempotency_key']}",
                                request=request)
@@ -178,7 +180,7 @@ class InvoiceAdmin(StaffModelAdmin):
     def cancel(self, request, queryset):
         for invoice in queryset.filter(status=InvoiceStatus.NEW):
             try:
-                invoice_cancel(invoice=invoice)
+                invoice_cancel(invoice=invoice, reason=_("Cancelled by the provider."))
             except InvoiceError as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:

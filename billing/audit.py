@@ -2,6 +2,11 @@
 
 Each check returns the problems it finds as (code, message) pairs; no problems means
 the books are sound. `manage.py billing_audit` runs them all.
+
+The ledger's own checks are here; the layers above add theirs (did every captured
+payment do what it was for, has every paid order its debit) in an ``audit`` module of
+their own, registered with ``@check`` and found when Django starts (``BillingConfig``),
+so this module never imports them.
 """
 
 from __future__ import annotations
@@ -23,29 +28,42 @@ class Problem:
         return f"[{self.code}] {self.message}"
 
 
-def _rows(sql: str, params=()) -> list[tuple]:
+Check = Callable[[], Iterator[Problem]]
+CHECKS: list[Check] = []
+
+
+def check(function: Check) -> Check:
+    """Register an audit check (from any app's ``audit`` module)."""
+    CHECKS.append(function)
+    return function
+
+
+def rows(sql: str, params=()) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
+@check
 def unbalanced_transactions() -> Iterator[Problem]:
-    for txn, currency, total in _rows("""
+    for txn, currency, total in rows("""
         SELECT transaction_id, currency, sum(amount) FROM billing_entry
         GROUP BY transaction_id, currency HAVING sum(amount) <> 0 ORDER BY 1 LIMIT 100"""):
         yield Problem("zero-sum", f"transaction {txn} sums to {total} {currency}, not zero")
 
 
+@check
 def transactions_without_two_entries() -> Iterator[Problem]:
-    for txn, count in _rows("""
+    for txn, count in rows("""
         SELECT t.id, count(e.id) FROM billing_transaction t
         LEFT JOIN billing_entry e ON e.transaction_id = t.id
         GROUP BY t.id HAVING count(e.id) < 2 ORDER BY 1 LIMIT 100"""):
         yield Problem("orphan", f"transaction {txn} has {count} entries (two or more needed)")
 
 
+@check
 def balances_differ_from_entries() -> Iterator[Problem]:
-    for code, stored, summed in _rows("""
+    for code, stored, summed in rows("""
         SELECT a.code, a.balance, coalesce(s.total, 0) FROM billing_ledgeraccount a
         LEFT JOIN (SELECT account_id, sum(amount) AS total FROM billing_entry
                    GROUP BY account_id) s ON s.account_id = a.id
@@ -54,10 +72,11 @@ def balances_differ_from_entries() -> Iterator[Problem]:
         yield Problem("balance", f"account {code} stores {stored} but its entries sum to {summed}")
 
 
+@check
 def entries_of_another_client() -> Iterator[Problem]:
     """A client's transaction moves only that client's personal account. (The clock's
     batch transactions, with no client, move many; their charges account for each.)"""
-    for entry, txn in _rows("""
+    for entry, txn in rows("""
         SELECT e.id, t.id FROM billing_entry e
         JOIN billing_ledgeraccount a ON a.id = e.account_id
         JOIN billing_transaction t ON t.id = e.transaction_id
@@ -68,11 +87,12 @@ def entries_of_another_client() -> Iterator[Problem]:
                                 f"client of its transaction {txn}")
 
 
+@check
 def paid_invoices_without_payment() -> Iterator[Problem]:
     """A paid invoice has the transaction that paid it, and that transaction moves the
     client's personal account by the invoice's total: a credit for an advance payment,
     a debit for services paid from the balance."""
-    for number, reason in _rows("""
+    for number, reason in rows("""
         SELECT i.number,
                CASE WHEN t.id IS NULL THEN 'has no payment transaction'
                     WHEN t.client_id IS DISTINCT FROM i.client_id
@@ -91,8 +111,9 @@ def paid_invoices_without_payment() -> Iterator[Problem]:
         yield Problem("invoice-paid", f"paid invoice {number} {reason}")
 
 
+@check
 def invoice_totals() -> Iterator[Problem]:
-    for number, subtotal, tax, total, lines_net, lines_tax in _rows("""
+    for number, subtotal, tax, total, lines_net, lines_tax in rows("""
         SELECT i.number, i.subtotal, i.tax_total, i.total, sum(l.net), sum(l.tax)
         FROM billing_invoice i JOIN billing_invoiceline l ON l.invoice_id = i.id
         WHERE i.status <> 'draft'
@@ -103,9 +124,10 @@ def invoice_totals() -> Iterator[Problem]:
                                        f"but its lines say {lines_net} + {lines_tax}")
 
 
+@check
 def debits_without_charges() -> Iterator[Problem]:
     """What a transaction takes from each client equals that client's charges in it."""
-    for txn, client, debited, charged in _rows("""
+    for txn, client, debited, charged in rows("""
         SELECT d.transaction_id, d.client_id, d.debited, coalesce(c.charged, 0) FROM (
             SELECT e.transaction_id, a.client_id, -sum(e.amount) AS debited
             FROM billing_entry e JOIN billing_ledgeraccount a ON a.id = e.account_id
@@ -119,9 +141,10 @@ def debits_without_charges() -> Iterator[Problem]:
                                   f"but its charges (expenses) add up to {charged}")
 
 
+@check
 def charges_without_debits() -> Iterator[Problem]:
     """Every charge is part of a debit of its client's personal account."""
-    for txn, client, charged in _rows("""
+    for txn, client, charged in rows("""
         SELECT c.transaction_id, c.client_id, sum(c.amount) FROM billing_charge c
         WHERE NOT EXISTS (
             SELECT 1 FROM billing_entry e JOIN billing_ledgeraccount a ON a.id = e.account_id
@@ -132,29 +155,30 @@ def charges_without_debits() -> Iterator[Problem]:
                                   f"{client} but takes nothing from its personal account")
 
 
+@check
 def amounts_not_in_minor_units() -> Iterator[Problem]:
-    currencies = [row[0] for row in _rows("SELECT DISTINCT currency FROM billing_entry")]
+    currencies = [row[0] for row in rows("SELECT DISTINCT currency FROM billing_entry")]
     for currency in currencies:
         places = minor_unit_places(currency)
-        for entry, amount in _rows(
+        for entry, amount in rows(
                 "SELECT id, amount FROM billing_entry WHERE currency = %s "
                 "AND amount <> round(amount, %s) ORDER BY 1 LIMIT 100", [currency, places]):
             yield Problem("rounding", f"entry {entry} of {amount} {currency} is not in whole "
                                       f"minor units")
 
 
-CHECKS: list[Callable[[], Iterator[Problem]]] = [
-    unbalanced_transactions,
-    transactions_without_two_entries,
-    balances_differ_from_entries,
-    entries_of_another_client,
-    paid_invoices_without_payment,
-    invoice_totals,
-    debits_without_charges,
-    charges_without_debits,
-    amounts_not_in_minor_units,
-]
+@check
+def holds_differ_from_open_holds() -> Iterator[Problem]:
+    """What an account says it holds is the sum of its holds not yet released."""
+    for code, held, open_holds in rows("""
+        SELECT a.code, a.held, coalesce(h.total, 0) FROM billing_ledgeraccount a
+        LEFT JOIN (SELECT account_id, sum(amount) AS total FROM billing_accounthold
+                   WHERE released_at IS NULL GROUP BY account_id) h ON h.account_id = a.id
+        WHERE a.held <> coalesce(h.total, 0)
+        ORDER BY 1 LIMIT 100"""):
+        yield Problem("hold", f"account {code} holds {held} but its open holds add up to "
+                              f"{open_holds}")
 
 
 def audit() -> list[Problem]:
-    return [problem for check in CHECKS for problem in check()]
+    return [problem for registered in CHECKS for problem in registered()]

@@ -186,9 +186,10 @@ amounts AS MATERIALIZED (
            day_price - round(day_price * discount_percent / 100, %(places)s) AS amount
     FROM split),
 due AS MATERIALIZED (
-    SELECT amounts.*, a.id AS account_id, a.balance + a.credit_limit AS available,
+    SELECT amounts.*, a.id AS account_id,
+           a.balance + a.credit_limit - a.held AS available,
            coalesce(sum(amount) OVER (PARTITION BY amounts.client_id ORDER BY service_id)
-                    <= a.balance + a.credit_limit, false) AS payable
+                    <= a.balance + a.credit_limit - a.held, false) AS payable
     FROM amounts LEFT JOIN billing_ledgeraccount a
       ON a.client_id = amounts.client_id AND a.kind = 'client'
     WHERE amount > 0),

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django import forms
+
+from core.forms import AmountField
 
 
 class PromiseForm(forms.Form):
-    amount = forms.DecimalField(label="Amount", min_value=Decimal("0.01"), decimal_places=2,
-                                max_digits=12,
-                                widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-                                error_messages={"invalid": "Enter the amount as a number, "
-                                                           "e.g. 25.00."})
+    amount = AmountField()
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].currency = currency

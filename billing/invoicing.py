@@ -4,6 +4,10 @@ An invoice is created as a draft with its lines, then issued in the same transac
 it gets the next number of its company's gapless series for the year (django-sequences:
 the number is taken under a row lock that is released at commit, so a rolled-back
 issue leaves no gap), snapshots of the company and the payer, and its totals.
+
+Lock order: the client's personal account is locked before the series' row. Paying from
+the balance locks the account and then issues the invoice; if issuing took the series
+first, two payments of one client would each hold what the other waits for.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 from sequences import get_next_value
 
 from accounts.models import Client, Company, Payer
 from billing.calculators import LineInput, document_totals
+from billing.ledger import lock_accounts, personal_account
 from billing.models import (
     CreditNote,
     CreditNoteLine,
@@ -75,7 +81,9 @@ def default_payer(client: Client) -> Payer | None:
     return client.payers.filter(is_default=True).first() or client.payers.first()
 
 
-def _next_number(company: Company, year: int, *, credit_note: bool = False) -> str:
+def _next_number(company: Company, client: Client, year: int, *,
+                 credit_note: bool = False) -> str:
+    lock_accounts(personal_account(client))  # the account before the series: see above
     series = "credit-note" if credit_note else "invoice"
     number = get_next_value(f"{series}:{company.pk}:{year}")
     return f"{company.invoice_prefix}{'CN-' if credit_note else ''}{year}-{number:05d}"
@@ -118,7 +126,7 @@ def invoice_issue(
                     gross=line.gross.amount)
         for position, (spec, line) in enumerate(zip(lines, totals.lines, strict=True))
     ])
-    invoice.number = _next_number(company, timezone.localdate(now).year)
+    invoice.number = _next_number(company, client, timezone.localdate(now).year)
     invoice.status = InvoiceStatus.NEW
     invoice.issued_at = now
     invoice.due_on = due_on or timezone.localdate(now)
@@ -160,17 +168,20 @@ def invoice_mark_paid(*, invoice_id: int, payment_transaction: Transaction,
 
 
 @transaction.atomic
-def invoice_cancel(*, invoice: Invoice, now: datetime | None = None) -> Invoice:
-    """New -> Cancelled (an unpaid invoice that will not be paid)."""
+def invoice_cancel(*, invoice: Invoice, reason: str = "", now: datetime | None = None
+                   ) -> Invoice:
+    """New -> Cancelled (an unpaid invoice that will not be paid), with the reason the
+    client reads on it."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.CANCELLED:
         return invoice
     if invoice.status != InvoiceStatus.NEW:
-        raise InvoiceError(f"Invoice {invoice.number} is "
-                           f"{invoice.get_status_display().lower()} and cannot be cancelled.")
+        raise InvoiceError(_("Invoice %(number)s is %(status)s and cannot be cancelled.") % {
+            "number": invoice.number, "status": invoice.get_status_display().lower()})
     invoice.status = InvoiceStatus.CANCELLED
     invoice.cancelled_at = now or timezone.now()
-    invoice.save(update_fields=["status", "cancelled_at"])
+    invoice.status_note = reason[:255]
+    invoice.save(update_fields=["status", "cancelled_at", "status_note"])
     return invoice
 
 
@@ -200,7 +211,8 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str,
     tax = amount - net if rate else zero(invoice.currency)
     note = CreditNote.objects.create(
         invoice=invoice, company=invoice.company, client=invoice.client,
-        number=_next_number(invoice.company, timezone.localdate(now).year, credit_note=True),
+        number=_next_number(invoice.company, invoice.client, timezone.localdate(now).year,
+                            credit_note=True),
         reason=reason[:255], currency=invoice.currency, subtotal=net.amount,
         tax_total=tax.amount, total=amount.amount, tax_rate=rate,
         company_snapshot=company_snapshot(invoice.company),

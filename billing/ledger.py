@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from accounts.models import Client, Company, User
-from billing.models import AccountKind, Entry, LedgerAccount, Transaction
+from billing.models import AccountHold, AccountKind, Entry, LedgerAccount, Transaction
 from core.money import format_money, minor_unit_places, round_money
 
 
@@ -173,3 +176,44 @@ def account_debit(*, client: Client, amount: Money, counter: LedgerAccount | lis
     return ledger_post(kind=kind, description=description, idempotency_key=idempotency_key,
                        client=client, actor=actor, details=details, reverses=reverses,
                        legs=[Leg(locked, -amount), *legs])
+
+
+# Holds ---------------------------------------------------------------------------------------
+class HoldRefused(LedgerError):
+    """The balance does not have the money to set aside."""
+
+
+@transaction.atomic
+def hold_place(*, client: Client, amount: Money, key: str, reason: str) -> AccountHold:
+    """Set ``amount`` of the client's balance aside under ``key`` (the same key again
+    returns the first hold). The balance itself, not the credit limit, must have it: what
+    is held is on its way out of the account."""
+    account = personal_account(client)
+    account = lock_accounts(account)[account.pk]
+    existing = AccountHold.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    if account.balance - account.held < amount.amount:
+        raise HoldRefused(_("The balance does not cover %(amount)s: %(free)s is free.") % {
+            "amount": format_money(amount),
+            "free": format_money(Money(account.balance - account.held, account.currency))})
+    hold = AccountHold.objects.create(account=account, amount=amount.amount,
+                                      currency=account.currency, key=key, reason=reason[:255])
+    LedgerAccount.objects.filter(pk=account.pk).update(held=F("held") + amount.amount)
+    return hold
+
+
+@transaction.atomic
+def hold_release(*, key: str) -> AccountHold | None:
+    """Give the held money back to the balance's spendable part (before the debit it was
+    held for, or when that debit will not happen). Releasing twice changes nothing."""
+    hold = AccountHold.objects.filter(key=key).select_related("account").first()
+    if hold is None:
+        return None
+    lock_accounts(hold.account)
+    hold = AccountHold.objects.select_for_update().get(pk=hold.pk)
+    if hold.released_at is None:
+        hold.released_at = timezone.now()
+        hold.save(update_fields=["released_at"])
+        LedgerAccount.objects.filter(pk=hold.account_id).update(held=F("held") - hold.amount)
+    return hold

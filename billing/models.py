@@ -62,6 +62,9 @@ class LedgerAccount(models.Model):
         default=Decimal(0),
         help_text="How far below zero the balance may go (a positive amount).",
     )
+    # Money of the balance set aside for something under way (a refund the gateway has
+    # not confirmed): still the client's, not spendable. The sum of the open holds.
+    held = amount_field(default=Decimal(0), editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -69,6 +72,7 @@ class LedgerAccount(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(credit_limit__gte=0),
                                    name="credit_limit_not_negative"),
+            models.CheckConstraint(condition=Q(held__gte=0), name="held_not_negative"),
             models.CheckConstraint(condition=Q(kind="client", client__isnull=False)
                                    | ~Q(kind="client"), name="client_account_has_client"),
         ]
@@ -85,9 +89,42 @@ class LedgerAccount(models.Model):
         return Money(self.credit_limit, self.currency)
 
     @property
+    def held_money(self) -> Money:
+        return Money(self.held, self.currency)
+
+    @property
     def available(self) -> Money:
-        """What may still be spent: the balance plus the credit limit."""
-        return Money(self.balance + self.credit_limit, self.currency)
+        """What may still be spent: the balance plus the credit limit, less what is held.
+        (The daily charge's SQL in ``billing/charging.py`` says the same.)"""
+        return Money(self.balance + self.credit_limit - self.held, self.currency)
+
+
+class AccountHold(models.Model):
+    """Money of a personal account set aside until something outside answers: a refund
+    waits for the gateway with its amount held, so the client cannot spend what is on
+    its way back to the card, and nothing is debited before the gateway confirms."""
+
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="holds")
+    amount = amount_field()
+    currency = CurrencyField()
+    reason = models.CharField(max_length=255)
+    key = models.CharField(max_length=200, unique=True,
+                           help_text="What the hold is for, e.g. refund:12.")
+    created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.amount} {self.currency}"
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
 
 
 class TransactionKind(models.TextChoices):
@@ -311,6 +348,8 @@ class Invoice(models.Model):
     due_on = models.DateField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    status_note = models.CharField(max_length=255, blank=True,
+                                   help_text="Why it was cancelled, for the client to read.")
     payment_transaction = models.ForeignKey(Transaction, null=True, blank=True,
                                             on_delete=models.PROTECT, related_name="paid_invoices")
 

@@ -18,23 +18,29 @@ from billing.charging import PromiseRefused, promised_payment_take
 from billing.documents import invoice_html, invoice_pdf
 from billing.forms import PromiseForm
 from billing.ledger import personal_account
+from billing.models import InvoiceStatus
 from billing.selectors import expense_list, invoice_get, invoice_list, promised_payment_offer
-from core.money import format_money
+from core.money import format_money, plain_amount
 from services.selectors import service_get
+
+DUE_SHOWN = 50  # unpaid invoices listed on top; more are in the full list below
 
 
 @client_area(Area.FINANCES)
 def invoices(request):
+    """What is due first (unpaid invoices, to pay or cancel), then every invoice."""
     client = request.client_context.client
     page = Paginator(invoice_list(client=client), 25).get_page(request.GET.get("page"))
-    return render(request, "billing/invoices.html", {"page": page})
+    due = list(invoice_list(client=client).filter(status=InvoiceStatus.NEW)[:DUE_SHOWN])
+    return render(request, "billing/invoices.html", {"page": page, "due": due})
 
 
 @client_area(Area.FINANCES)
 def invoice(request, pk: int):
     document = invoice_get(client=request.client_context.client, pk=pk)
-    return render(request, "billing/invoice.html", {"invoice": document,
-                                                    "lines": document.lines.all()})
+    return render(request, "billing/invoice.html", {
+        "invoice": document, "lines": document.lines.all(),
+        "can_manage": request.client_context.can(Area.FINANCES, Access.MANAGE)})
 
 
 @client_area(Area.FINANCES)
@@ -89,7 +95,8 @@ def _promise_page(request, form: PromiseForm | None = None, status: int = 200):
     if form is None:
         # What brings the balance back to zero, within the provider's limit.
         debt = -account.balance if account.balance < 0 else offer.maximum.amount
-        form = PromiseForm(initial={"amount": f"{min(debt, offer.maximum.amount):.2f}"})
+        form = PromiseForm(currency=client.provider.currency, initial={
+            "amount": plain_amount(Money(min(debt, offer.maximum.amount), account.currency))})
     return render(request, "billing/promised_payment.html", {
         "offer": offer, "account": account, "form": form,
         "due_on": today + timedelta(days=offer.days),
@@ -107,12 +114,12 @@ def promised_payment(request):
 @client_area(Area.FINANCES, Access.MANAGE)
 def promised_payment_create(request):
     client = request.client_context.client
-    form = PromiseForm(request.POST)
+    form = PromiseForm(request.POST, currency=client.provider.currency)
     if not form.is_valid():
         return _promise_page(request, form, status=400)
     try:
         promise = promised_payment_take(
-            client=client, amount=Money(form.cleaned_data["amount"], client.provider.currency),
+            client=client, amount=form.cleaned_data["amount"],
             as_of=timezone.localdate(), user=request.user, request=request)
     except PromiseRefused as refusal:
         messages.error(request, str(refusal))

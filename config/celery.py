@@ -40,8 +40,16 @@ app.conf.beat_schedule = {
         "task": "payments.tasks.resolve_unknown_payments",
         "schedule": 300.0,
     },
-    # Checkouts the client abandoned: after a day, asked once more, then failed and
-    # their invoice cancelled. Hourly is enough for a day-long threshold.
+    # Refunds a gateway has not confirmed (or did not answer) are asked about again with
+    # the same idempotency key; their amount stays held on the balance meanwhile. Every
+    # five minutes, like unknown payments.
+    "settle-pending-refunds": {
+        "task": "payments.tasks.settle_pending_refunds",
+        "schedule": 300.0,
+    },
+    # Checkouts the client abandoned: after a day, asked once more, then failed; an
+    # advance-payment invoice nothing pays any more is cancelled with a note. Hourly is
+    # enough for a day-long threshold.
     "expire-abandoned-payments": {
         "task": "payments.tasks.expire_abandoned_payments",
         "schedule": 3600.0,

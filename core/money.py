@@ -12,10 +12,12 @@ invoices in most countries use.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 from moneyed import get_currency
 
@@ -25,6 +27,11 @@ ROUNDING = ROUND_HALF_UP
 # and for unit prices below it (0.0001 USD per request).
 STORAGE_DECIMAL_PLACES = 4
 STORAGE_MAX_DIGITS = 19
+
+# The largest amount anyone may enter or pay, in major units of any currency. Far above
+# any hosting bill, and far below what the amount columns hold (15 integer digits), so an
+# amount with its tax, fee and a few lines added up still fits.
+AMOUNT_CEILING = Decimal("1000000000")
 
 
 def minor_unit_places(currency: str) -> int:
@@ -83,6 +90,13 @@ def format_money(amount: Money) -> str:
     return f"{rounded.amount:,.{minor_unit_places(str(rounded.currency))}f} {rounded.currency}"
 
 
+def plain_amount(amount: Money) -> str:
+    """``1234.50``: the amount as a form field shows it and ``parse_amount`` reads it back
+    (the currency's minor-unit places, no thousands separator, no currency)."""
+    rounded = round_money(amount)
+    return f"{rounded.amount:.{minor_unit_places(str(rounded.currency))}f}"
+
+
 def round_fraction(value: Fraction, currency: str) -> Money:
     """Round an exact rational amount (from proration) by the same rule as round_money:
     half away from zero, to the currency's minor unit. Exact: no intermediate float or
@@ -94,3 +108,48 @@ def round_fraction(value: Fraction, currency: str) -> Money:
         units += 1
     sign = -1 if scaled < 0 else 1
     return Money(Decimal(sign * units).scaleb(-places), str(currency))
+
+
+class AmountError(ValueError):
+    """What someone typed is not an amount we take; the message says why, for them."""
+
+
+# ASCII digits only (``Decimal`` would also take Arabic-Indic or full-width digits, an
+# exponent, "NaN" or "Infinity"), one optional point or comma before the decimals.
+_AMOUNT = re.compile(r"(?P<sign>-?)(?P<digits>[0-9]{1,20}(?:[.,][0-9]{1,20})?)", re.ASCII)
+
+
+def parse_amount(raw: object, currency: str, *, signed: bool = False,
+                 ceiling: Decimal = AMOUNT_CEILING) -> Money:
+    """The one parser of amounts people type: ``25``, ``25.00`` or ``25,00``.
+
+    Accepts ASCII digits with at most the currency's minor-unit places, greater than
+    zero (or, when ``signed``, non-zero with an optional leading minus) and no larger than
+    ``ceiling``; anything else raises ``AmountError`` with a message fit for the form.
+    """
+    text = "" if raw is None else str(raw).strip()
+    example = plain_amount(Money(25, currency))
+    if not text:
+        raise AmountError(_("Enter an amount."))
+    match = _AMOUNT.fullmatch(text)
+    if match is None:
+        raise AmountError(_("Enter the amount in digits 0-9, e.g. %(example)s.")
+                          % {"example": example})
+    if match["sign"] and not signed:
+        raise AmountError(_("The amount must be greater than zero."))
+    amount = Decimal(match["digits"].replace(",", "."))
+    if amount == 0:
+        raise AmountError(_("The amount must not be zero.") if signed
+                          else _("The amount must be greater than zero."))
+    if amount > ceiling:
+        raise AmountError(_("The largest amount is %(ceiling)s.")
+                          % {"ceiling": format_money(Money(ceiling, currency))})
+    places = minor_unit_places(currency)
+    if amount != amount.quantize(quantum(currency)):
+        if places == 0:
+            raise AmountError(_("%(currency)s amounts are whole numbers.")
+                              % {"currency": currency})
+        raise AmountError(_("%(currency)s amounts have at most %(places)s decimal places.")
+                          % {"currency": currency, "places": places})
+    amount = amount.quantize(quantum(currency))
+    return Money(-amount if match["sign"] else amount, currency)

@@ -6,7 +6,9 @@ from billing.audit import CHECKS
 class Command(BaseCommand):
     help = ("Check every money invariant: zero-sum transactions, stored balances equal to "
             "their entries, paid invoices with their payment, expenses for every debit, "
-            "amounts in minor units. Exits non-zero, naming each problem, on any violation.")
+            "amounts in minor units, holds; and purpose: every captured payment applied to "
+            "what it was for, every paid order with its debit, every refund debited exactly "
+            "when its gateway confirmed it. Exits non-zero, naming each problem.")
 
     def handle(self, *args, **options):
         problems = []
