@@ -6,4 +6,4 @@ class CartConfig(AppConfig):
     verbose_name = "Cart and orders"
 
     def ready(self) -> None:
-        from cart import signals  # noqa: F401 - connects the receivers
+        from cart import order_payments, signals  # noqa: F401 - receivers and purposes

@@ -1,30 +1,27 @@
-"""Checkout: an order from the cart, paid from the balance or by a payment for the
-missing amount, in one database transaction per step.
+"""Checkout: an order from the cart, and an order paid from the personal account, in one
+database transaction per step.
 
-1. ``checkout`` re-prices the cart (nothing from the browser is trusted), creates the
+1. ``order_create`` re-prices the cart (nothing from the browser is trusted), creates the
    order with its priced items (prices are locked from here), reserves a promo code use
    and empties the cart; all under the cart's row lock, keyed by the checkout form's key,
    so a double click or a second tab makes one order.
-2. If the balance (with the credit limit) covers it, ``order_pay_from_balance`` completes
-   it in the same transaction: an invoice, one debit with a charge per item, the invoice
-   paid by it, and each service moved on through the state machine.
-3. Otherwise a payment for the missing amount is started (a gateway redirect, or a saved
-   card charged at once); when it succeeds the balance is credited and the order
-   completes then. A declined or abandoned payment leaves the order pending, its
+2. ``order_pay_from_balance`` completes it from the balance: the order's invoice, one
+   debit with a charge per item, the invoice paid by it, and each service moved on
+   through the state machine. It is also how a payment by a method completes the order
+   (``cart.order_payments``): the payment credits the balance and this debits it, in the
+   same transaction. A declined or abandoned payment leaves the order pending, its
    services Ordered, and nothing debited.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from accounts.actionlog import log_action
@@ -34,6 +31,7 @@ from billing.invoicing import (
     InvoiceError,
     LineSpec,
     credit_note_issue,
+    invoice_cancel,
     invoice_issue,
     invoice_mark_paid,
 )
@@ -45,7 +43,14 @@ from billing.ledger import (
     personal_account,
     system_account,
 )
-from billing.models import AccountKind, ChargeKind, InvoiceKind, TransactionKind
+from billing.models import (
+    AccountKind,
+    ChargeKind,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    TransactionKind,
+)
 from billing.taxes import TaxTreatment
 from cart.models import (
     Cart,
@@ -60,13 +65,8 @@ from cart.models import (
 from cart.operations import agreements_missing, item_spec, values_from_json
 from cart.pricing import ItemError, Quote, quote
 from core.money import money_sum, zero
-from payments.models import PaymentMethod, PaymentPurpose, SavedPaymentMethod
-from payments.processing import (
-    PaymentError,
-    charge_saved_method,
-    payment_create,
-    payment_start,
-)
+from payments.models import Payment
+from payments.processing import open_payment_for
 from services import actions as service_actions
 from services.lifecycle import service_transition
 from services.models import Service, ServiceStatus
@@ -79,11 +79,15 @@ class CheckoutError(Exception):
     """The checkout cannot go on; the message says why. Nothing was charged."""
 
 
-@dataclass(frozen=True)
-class CheckoutResult:
-    order: Order
-    redirect_url: str = ""  # where to send the client to pay (a gateway page)
-    message: str = ""
+class PaymentUnderWay(CheckoutError):
+    """The order has a payment a gateway has not finished with: paying it another way
+    now could take the money twice."""
+
+    def __init__(self, payment: Payment):
+        self.payment = payment
+        super().__init__(_("A payment of this order by %(method)s is under way: go on with "
+                           "it, or cancel it to pay another way.") % {
+            "method": payment.method.name})
 
 
 # Step 1: the order ---------------------------------------------------------------------------
@@ -189,30 +193,44 @@ def _snapshot(priced: Quote) -> dict:
 
 # Step 2: paying from the balance ------------------------------------------------------------------
 @transaction.atomic
-def order_pay_from_balance(*, order: Order, user: User | None, request=None) -> Order:
+def order_pay_from_balance(*, order: Order, user: User | None, request=None,
+                           paid_by: Payment | None = None) -> Order:
     """Complete a pending order from the personal account, if it covers the order.
-    Raises InsufficientFunds (nothing changed) if not; a paid order is returned as is."""
+    Raises InsufficientFunds (nothing changed) if not; a paid order is returned as is.
+
+    ``paid_by`` is the payment whose capture is completing the order (its credit is on
+    the balance already). A payment of the whole order by a method ("directly") pays it
+    whatever the balance was before: the credit and this debit are one movement, and a
+    debt on the balance does not eat it.
+    """
     client = order.client
     account = personal_account(client)
     account = lock_accounts(account)[account.pk]
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("invoice").get(pk=order.pk)
     if order.status == OrderStatus.PAID:
         return order
     if order.status != OrderStatus.PENDING_PAYMENT:
-        raise CheckoutError(f"Order #{order.pk} is {order.get_status_display().lower()}.")
+        raise CheckoutError(_("Order #%(number)s is %(status)s.") % {
+            "number": order.pk, "status": order.get_status_display().lower()})
+    if paid_by is None:
+        under_way = open_payment_for(order.invoice_id)
+        if under_way is not None:
+            raise PaymentUnderWay(under_way)
     items = list(order.items.select_related("service__plan", "new_plan"))
     debits = [i for i in items if i.net + _tax(i) > 0]
     credits = [i for i in items if i.net < 0]
     currency = order.currency
     gross = money_sum((Money(i.net + _tax(i), currency) for i in debits), currency)
     if debits:
-        if account.available.amount < gross.amount:
+        direct = (paid_by is not None and paid_by.from_balance == 0
+                  and paid_by.amount >= gross.amount)
+        if not direct and account.available.amount < gross.amount:
             raise InsufficientFunds(account, gross)
-        invoice = _invoice(order, debits)
-        record, _ = charges_post(
+        invoice = order_invoice(order)
+        record, _created = charges_post(
             client=client, idempotency_key=f"order:{order.pk}", actor=user, invoice=invoice,
             description=f"Order #{order.pk}", charges=[_charge(order, i) for i in debits],
-            counter=_counter_legs(order, debits))
+            counter=_counter_legs(order, debits), allow_overdraft=direct)
         invoice_mark_paid(invoice_id=invoice.pk, payment_transaction=record)
         order.invoice, order.transaction = invoice, record
     for item in credits:
@@ -223,8 +241,21 @@ def order_pay_from_balance(*, order: Order, user: User | None, request=None) -> 
     for item in items:
         _apply(item, user)
     log_action(actor=user, action="order.paid", obj=order, client=client, request=request,
-               details={"total": str(order.total)})
+               details={"total": str(order.total),
+                        "payment": paid_by.pk if paid_by is not None else None})
     return order
+
+
+def order_invoice(order: Order) -> Invoice:
+    """The order's invoice: the one issued for it while it waits to be paid, else a new
+    one (once, under the order's lock: one purchase, one invoice)."""
+    if order.invoice is not None and order.invoice.status == InvoiceStatus.NEW:
+        return order.invoice
+    items = [i for i in order.items.select_related("service") if i.net + _tax(i) > 0]
+    invoice = _invoice(order, items)
+    Order.objects.filter(pk=order.pk).update(invoice=invoice)
+    order.invoice = invoice
+    return invoice
 
 
 def _tax(item: OrderItem) -> Decimal:
@@ -318,81 +349,21 @@ def _apply(item: OrderItem, user: User | None) -> None:
             actor=user)
 
 
-# Step 3: paying the missing amount --------------------------------------------------------------
-def missing_amount(order: Order) -> Money:
-    account = personal_account(order.client)
-    account.refresh_from_db()
-    missing = order.total - max(account.available.amount, 0)
-    return Money(max(missing, 0), order.currency)
-
-
-def order_pay(*, order: Order, user: User, idempotency_key: str,
-              method: PaymentMethod | None = None, saved: SavedPaymentMethod | None = None,
-              return_url_for: Callable | None = None, request=None) -> CheckoutResult:
-    """Pay a pending order: from the balance if it covers it, else by a payment for the
-    missing amount (which must respect the method's minimum)."""
-    try:
-        paid = order_pay_from_balance(order=order, user=user, request=request)
-        return CheckoutResult(paid, message="Paid from your personal account.")
-    except InsufficientFunds:
-        pass
-    missing = missing_amount(order)
-    if saved is not None:
-        if saved.client_id != order.client_id or not saved.is_active:
-            raise CheckoutError("Choose one of your saved payment methods.")
-        method = saved.method
-    if method is None:
-        raise CheckoutError(f"Your balance does not cover the order: "
-                            f"{missing.amount} {missing.currency} is missing. Choose how "
-                            "to pay it.")
-    amount = Money(max(missing.amount, method.minimum), missing.currency)
-    try:
-        if saved is not None:
-            payment = charge_saved_method(saved=saved, amount=amount, user=user,
-                                          idempotency_key=f"order:{order.pk}:{idempotency_key}",
-                                          purpose=PaymentPurpose.ORDER)
-            _link(order, payment)
-            order.refresh_from_db()
-            if order.status == OrderStatus.PAID:
-                return CheckoutResult(order, message="Paid with your saved payment method.")
-            raise CheckoutError(payment.failure_reason or "The saved payment method was not "
-                                                          "charged.")
-        payment, _ = payment_create(client=order.client, method=method, amount=amount,
-                                    idempotency_key=f"order:{order.pk}:{idempotency_key}",
-                                    user=user, purpose=PaymentPurpose.ORDER, request=request)
-        _link(order, payment)
-        back = return_url_for(payment) if return_url_for else ""
-        result = payment_start(payment, return_url=back, cancel_url=back)
-    except PaymentError as error:
-        raise CheckoutError(str(error)) from error
-    return CheckoutResult(order, redirect_url=result.redirect_url)
-
-
-def _link(order: Order, payment) -> None:
-    Order.objects.filter(pk=order.pk).update(payment=payment)
-    details = {**payment.details, "order_id": order.pk,
-               "return_to": reverse("cart:order", args=[order.pk])}
-    payment.__class__.objects.filter(pk=payment.pk).update(details=details)
-
-
-def order_complete_after_payment(payment) -> None:
-    """A payment succeeded: pay the orders waiting for it, if the balance now covers them."""
-    for order in Order.objects.filter(payment=payment, status=OrderStatus.PENDING_PAYMENT):
-        try:
-            order_pay_from_balance(order=order, user=payment.created_by)
-        except InsufficientFunds:
-            Order.objects.filter(pk=order.pk).update(
-                note="The payment arrived but the balance does not cover the order any more.")
-
-
 @transaction.atomic
 def order_cancel(*, order: Order, user: User, request=None) -> Order:
     """Cancel a pending order: its new services are deleted, its promo use released."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("invoice").get(pk=order.pk)
     if order.status != OrderStatus.PENDING_PAYMENT:
-        raise CheckoutError(f"Order #{order.pk} is {order.get_status_display().lower()}.")
+        raise CheckoutError(_("Order #%(number)s is %(status)s.") % {
+            "number": order.pk, "status": order.get_status_display().lower()})
+    under_way = open_payment_for(order.invoice_id)
+    if under_way is not None:
+        raise PaymentUnderWay(under_way)
     order.status = OrderStatus.CANCELLED
     order.save(update_fields=["status"])
+    if order.invoice is not None and order.invoice.status == InvoiceStatus.NEW:
+        invoice_cancel(invoice=order.invoice,
+                       reason=_("Order #%(number)s was cancelled.") % {"number": order.pk})
     for item in order.items.filter(kind=ItemKind.NEW).select_related("service"):
         if item.service.status == ServiceStatus.ORDERED:
             service_transition(service=item.service, to=ServiceStatus.DELETED, actor=user,

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from djmoney.money import Money
 
 from cart.models import Agreement
-from payments.models import PaymentPurpose
+from cart.order_payments import PayChoice, PayPlan, pay_plan
+from core.money import format_money
+from payments.models import PaymentMethod, PaymentPurpose, SavedPaymentMethod
 from payments.processing import methods_for
 from services.models import AddonKind, TariffPlan
 from services.parameters import PARAMETER_FIELDS
@@ -98,35 +104,154 @@ class RenewForm(forms.Form):
                                                   initial=service.billing_period)
 
 
-class PayForm(forms.Form):
-    """How to pay: the personal account, a saved method, or a payment method."""
+@dataclass(frozen=True)
+class PayOption:
+    """One way to pay, with what it costs the client: in full, and (when the balance
+    pays part) with the balance first."""
 
-    pay_with = forms.ChoiceField(widget=forms.RadioSelect, label="Pay with")
+    value: str
+    label: str
+    method: PaymentMethod | None
+    saved: SavedPaymentMethod | None
+    full: PayPlan | None
+    combined: PayPlan | None
+
+    def summary(self, plan: PayPlan) -> str:
+        return plan_summary(plan, self.method.name if self.method else "")
+
+    @property
+    def summary_full(self) -> str:
+        return self.summary(self.full) if self.full else ""
+
+    @property
+    def summary_combined(self) -> str:
+        return self.summary(self.combined) if self.combined else ""
+
+    @property
+    def button(self) -> str:
+        return plan_button(self.full) if self.full else _("Pay")
+
+    @property
+    def button_combined(self) -> str:
+        return plan_button(self.combined) if self.combined else ""
+
+
+def plan_summary(plan: PayPlan, method_name: str) -> str:
+    """What a plan takes from where, in the words the client confirms."""
+    parts = []
+    if plan.from_balance.amount > 0:
+        parts.append(_("%(amount)s from your personal account") % {
+            "amount": format_money(plan.from_balance)})
+    if plan.by_method.amount > 0:
+        part = _("%(amount)s by %(method)s") % {"amount": format_money(plan.by_method),
+                                                "method": method_name}
+        if plan.fee.amount > 0:
+            part += " " + _("(+ %(fee)s fee)") % {"fee": format_money(plan.fee)}
+        parts.append(part)
+    text = " + ".join(parts)
+    if plan.surplus.amount > 0:
+        text += ". " + _("%(surplus)s of it stays on your balance (the smallest payment "
+                         "by %(method)s).") % {"surplus": format_money(plan.surplus),
+                                               "method": method_name}
+    return text
+
+
+def plan_button(plan: PayPlan) -> str:
+    """The button says what leaves the client's pocket now: the gateway's charge, or
+    the balance's part when nothing goes through a gateway."""
+    amount = plan.charged if plan.by_method.amount > 0 else plan.from_balance
+    return _("Pay %(amount)s") % {"amount": format_money(amount)}
+
+
+class PayForm(forms.Form):
+    """How to pay a total: the personal account (when it covers it), a saved method, or
+    a payment method; with a method, the client may use the balance first. Every option
+    states what it takes from where before the client confirms."""
+
+    pay_with = forms.ChoiceField(widget=forms.RadioSelect, label=gettext_lazy("Pay with"))
+    use_balance = forms.BooleanField(required=False, initial=True,
+                                     label=gettext_lazy("Use my balance first"))
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, *args, client, covers: bool, **kwargs):
+    def __init__(self, *args, client, available: Money, total: Money | None = None,
+                 **kwargs):
+        """``total`` is what the page shows the options for; a submitted form may leave
+        it out (the order's own total is paid, priced again on the server)."""
         super().__init__(*args, **kwargs)
-        choices = []
-        if covers:
-            choices.append(("balance", "Personal account"))
-        for saved in client.saved_methods.filter(is_active=True).select_related("method"):
-            if saved.method.is_enabled and saved.method.for_direct_payment:
-                choices.append((f"saved:{saved.pk}", f"{saved.label} (saved)"))
-        for method in methods_for(client, purpose=PaymentPurpose.ORDER):
-            choices.append((f"method:{method.pk}", method.name))
-        self.fields["pay_with"].choices = choices
-        if choices:
-            self.fields["pay_with"].initial = choices[0][0]
+        self.client = client
+        self.total, self.available = total, available
+        self.covers = total is None or available >= total
+        self.can_combine = total is not None and 0 < available.amount < total.amount
+        self.options = self._options()
+        self.fields["pay_with"].choices = [(o.value, o.label) for o in self.options]
+        if self.options:
+            self.fields["pay_with"].initial = self.options[0].value
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
 
-    def choice(self) -> tuple[str, int | None]:
-        kind, _, pk = self.cleaned_data["pay_with"].partition(":")
-        return kind, int(pk) if pk else None
+    def _options(self) -> list[PayOption]:
+        def plans(method):
+            if self.total is None:
+                return None, None
+            full = pay_plan(total=self.total, available=self.available, method=method,
+                            use_balance=False)
+            combined = pay_plan(total=self.total, available=self.available, method=method,
+                                use_balance=True) if self.can_combine else None
+            return full, combined
+
+        options = []
+        if self.covers:
+            full = pay_plan(total=self.total, available=self.available, method=None,
+                            use_balance=True) if self.total is not None else None
+            options.append(PayOption("balance", _("Personal account"), None, None, full, None))
+        for saved in self.client.saved_methods.filter(
+                is_active=True, method__is_enabled=True,
+                method__for_direct_payment=True).select_related("method"):
+            options.append(PayOption(f"saved:{saved.pk}", _("%(card)s (saved)") % {
+                "card": saved.label}, saved.method, saved, *plans(saved.method)))
+        for method in methods_for(self.client, purpose=PaymentPurpose.ORDER):
+            options.append(PayOption(f"method:{method.pk}", method.name, method, None,
+                                     *plans(method)))
+        return options
+
+    @property
+    def selected(self) -> PayOption | None:
+        value = self.data.get("pay_with") if self.is_bound else self.fields["pay_with"].initial
+        return next((o for o in self.options if o.value == value), None)
+
+    @property
+    def uses_balance(self) -> bool:
+        if not self.can_combine:
+            return False
+        return bool(self.data.get("use_balance")) if self.is_bound else True
+
+    def summary(self) -> str:
+        option = self.selected
+        if option is None:
+            return ""
+        plan = option.combined if self.uses_balance and option.combined else option.full
+        return option.summary(plan) if plan is not None else ""
+
+    def button(self) -> str:
+        option = self.selected
+        if option is None:
+            return _("Pay")
+        return option.button_combined if self.uses_balance and option.combined \
+            else option.button
+
+    def choice(self) -> PayChoice:
+        option = next(o for o in self.options if o.value == self.cleaned_data["pay_with"])
+        if option.saved is not None:
+            return PayChoice("saved", saved=option.saved,
+                             use_balance=self.cleaned_data.get("use_balance", False))
+        if option.method is not None:
+            return PayChoice("method", method=option.method,
+                             use_balance=self.cleaned_data.get("use_balance", False))
+        return PayChoice("balance")
 
 
 class PromoForm(forms.Form):
-    code = forms.CharField(max_length=40, label="Promo code")
+    code = forms.CharField(max_length=40, label="Promo code", strip=True)
 
 
 class AgreementForm(forms.Form):

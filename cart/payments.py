@@ -9,7 +9,7 @@ from datetime import date
 from accounts.models import Client
 from billing import charging
 from billing.ledger import InsufficientFunds
-from cart.checkout import order_pay_from_balance
+from cart.checkout import CheckoutError, order_pay_from_balance
 from cart.models import Order, OrderStatus
 
 
@@ -20,7 +20,8 @@ def resume_after_payment(client: Client, as_of: date) -> list[int]:
     waiting = Order.objects.filter(client=client, status=OrderStatus.PENDING_PAYMENT,
                                    idempotency_key__startswith="autorenew:").order_by("pk")
     for order in waiting:
-        with contextlib.suppress(InsufficientFunds):
+        # Short, or a card payment of it still under way: it waits for the next money.
+        with contextlib.suppress(InsufficientFunds, CheckoutError):
             order_pay_from_balance(order=order, user=None)
             done.extend(order.items.values_list("service_id", flat=True))
     done.extend(charging.resume_paid(client, as_of))

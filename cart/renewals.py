@@ -20,11 +20,12 @@ from django.db.models import Q
 from accounts.models import Provider
 from accounts.notifications import notify
 from billing.ledger import InsufficientFunds
-from cart.checkout import CheckoutError, order_for_services, order_pay, order_pay_from_balance
+from cart.checkout import CheckoutError, order_for_services, order_pay_from_balance
 from cart.models import ItemKind, Order, OrderStatus
+from cart.order_payments import PayChoice, order_pay
 from cart.pricing import ItemSpec
 from core.money import format_money
-from payments.models import PaymentStatus, SavedPaymentMethod
+from payments.models import OPEN_STATUSES, PaymentPurpose, SavedPaymentMethod
 from services.models import Charging, Service, ServiceStatus, SuspendReason
 
 S = ServiceStatus
@@ -66,7 +67,8 @@ def renew(service: Service, as_of: date, *, charge_saved: bool = True) -> Renewa
         return RenewalOutcome(service.pk, "failed", str(error))
     if order.status == OrderStatus.PAID:
         return RenewalOutcome(service.pk, "renewed", "already")
-    with contextlib.suppress(InsufficientFunds):  # short: try the card below, or wait
+    # Short (or a card payment of it still under way): try the card below, or wait.
+    with contextlib.suppress(InsufficientFunds, CheckoutError):
         order_pay_from_balance(order=order, user=None)
     order.refresh_from_db()
     saved = _autopay_method(service)
@@ -74,7 +76,8 @@ def renew(service: Service, as_of: date, *, charge_saved: bool = True) -> Renewa
         # One attempt a day on the card, until the service expires; a decline is reported
         # below through the order still waiting.
         with contextlib.suppress(CheckoutError):
-            order_pay(order=order, user=None, saved=saved,
+            order_pay(order=order, user=None, purpose=PaymentPurpose.AUTOPAY,
+                      choice=PayChoice("saved", saved=saved, use_balance=True),
                       idempotency_key=f"{renewal_key(service)}:{as_of}")
         order.refresh_from_db()
     if order.status == OrderStatus.PAID:
@@ -102,7 +105,6 @@ def _failed(service: Service, reason: str) -> None:
 
 def services_with_payment_in_flight() -> set[int]:
     """Services whose payment a gateway has not answered yet: never suspended meanwhile."""
-    pending = Order.objects.filter(
-        status=OrderStatus.PENDING_PAYMENT,
-        payment__status__in=[PaymentStatus.NEW, PaymentStatus.PENDING, PaymentStatus.UNKNOWN])
+    pending = Order.objects.filter(status=OrderStatus.PENDING_PAYMENT,
+                                   invoice__payments__status__in=OPEN_STATUSES)
     return set(pending.values_list("items__service_id", flat=True))

@@ -1,4 +1,5 @@
-"""Receivers of the cart: payments that complete orders, and catalog changes by staff
+"""Receivers of the cart: what a payment sets in motion after it committed (the order it
+paid is already complete, see ``cart.order_payments``), and catalog changes by staff
 that reprice or remove what clients have in their carts."""
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from services.models import Addon, AddonPrice, PlanPrice, TariffPlan
 
 
 @receiver(payment_succeeded)
-def complete_orders(sender, payment, **kwargs):
+def resume_after_a_payment(sender, payment, **kwargs):
     from django.utils import timezone
 
-    from cart.checkout import order_complete_after_payment
     from cart.payments import resume_after_payment
 
-    order_complete_after_payment(payment)
     resume_after_payment(payment.client, timezone.localdate())
 
 

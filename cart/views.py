@@ -3,6 +3,8 @@ operations that go through the cart (renewal, configuration change, auto-renewal
 
 from __future__ import annotations
 
+import time
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import client_area
@@ -17,11 +20,13 @@ from accounts.models import Access
 from accounts.rights import Area
 from billing.ledger import personal_account
 from cart import operations
-from cart.checkout import CheckoutError, missing_amount, order_cancel, order_create, order_pay
+from cart.checkout import CheckoutError, order_cancel, order_create
 from cart.forms import ChangeForm, OrderForm, PayForm, PromoForm, RenewForm
 from cart.models import CartItem, ItemKind, Order, OrderStatus, PromoCode
-from cart.pricing import ItemError, ItemSpec, quote
-from payments.models import PaymentMethod, SavedPaymentMethod
+from cart.order_payments import CheckoutResult, order_pay
+from cart.pricing import ItemError, ItemSpec, promo_problem, quote
+from payments.models import Payment
+from payments.processing import open_payment_for, payment_continue_url
 from services.models import Service, TariffPlan
 from services.selectors import service_get
 
@@ -110,12 +115,13 @@ def cart_view(request):
         except ItemError as error:
             problem = str(error)
     account = personal_account(client)
-    covers = priced is not None and account.available.amount >= priced.total.amount
     missing = operations.agreements_missing(client, {i.service.plan for i in items})
+    pay_form = PayForm(client=client, available=account.available,
+                       total=priced.total) if priced is not None else None
     return render(request, "cart/cart.html", {
         "cart": cart, "items": items, "quote": priced, "problem": problem, "notices": notices,
-        "account": account, "covers": covers, "agreements": missing,
-        "pay_form": PayForm(client=client, covers=covers), "promo_form": PromoForm(),
+        "account": account, "agreements": missing, "pay_form": pay_form,
+        "promo_form": PromoForm(),
     })
 
 
@@ -134,17 +140,18 @@ def cart_remove(request, item_id: int):
 @client_area(Area.SERVICES, Access.MANAGE)
 def promo_apply(request):
     client = _client(request)
-    form = PromoForm(request.POST)
     cart = operations.cart_for(client)
     if request.POST.get("remove"):
         cart.promo_code = None
         cart.save(update_fields=["promo_code", "updated_at"])
         return redirect("cart:cart")
-    code = form.data.get("code", "").strip()
-    promo = PromoCode.objects.filter(code__iexact=code).first() if code else None
-    from cart.pricing import promo_problem
-
-    problem = "There is no such promo code." if promo is None else promo_problem(
+    form = PromoForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("cart:cart")
+    code = form.cleaned_data["code"]
+    promo = PromoCode.objects.filter(code__iexact=code).first()
+    problem = _("There is no such promo code.") if promo is None else promo_problem(
         promo, client, timezone.now())
     if problem:
         messages.error(request, problem)
@@ -165,9 +172,9 @@ def _checkout(request, *, item_ids):
     client = _client(request)
     if not request.client_context.can(Area.SERVICES, Access.MANAGE):
         raise Http404
-    form = PayForm(request.POST, client=client, covers=True)
+    form = PayForm(request.POST, client=client, available=personal_account(client).available)
     if not form.is_valid():
-        messages.error(request, "Choose how to pay.")
+        messages.error(request, _("Choose how to pay."))
         return redirect("cart:cart")
     try:
         with transaction.atomic():
@@ -183,28 +190,44 @@ def _checkout(request, *, item_ids):
     except CheckoutError as error:
         messages.error(request, str(error))
         return redirect("cart:cart")
-    if result.redirect_url:
-        return redirect(result.redirect_url)
-    if result.message:
-        messages.success(request, result.message)
-    return redirect("cart:order", pk=result.order.pk)
+    return _after_pay(request, result)
 
 
-def _pay(request, order: Order, form: PayForm):
-    kind, pk = form.choice()
-    method = saved = None
-    if kind == "method":
-        method = get_object_or_404(PaymentMethod, pk=pk)
-    elif kind == "saved":
-        saved = get_object_or_404(SavedPaymentMethod, pk=pk, client=order.client)
-
+def _pay(request, order: Order, form: PayForm) -> CheckoutResult:
     def back(payment):
         return request.build_absolute_uri(reverse("payments:return",
                                                   args=[payment.pk, payment.return_token]))
 
-    return order_pay(order=order, user=request.user, method=method, saved=saved,
-                     idempotency_key=form.cleaned_data["idempotency_key"],
-                     return_url_for=back, request=request)
+    result = order_pay(order=order, user=request.user, choice=form.choice(),
+                       idempotency_key=form.cleaned_data["idempotency_key"],
+                       return_url_for=back, request=request)
+    if result.under_way is not None and result.under_way.saved_method_id \
+            and not result.redirect_url:
+        result = _wait_for_card(result)
+    return result
+
+
+def _wait_for_card(result: CheckoutResult) -> CheckoutResult:
+    """Another tab is charging the saved card for this order right now: its answer comes
+    within seconds, so wait for it rather than show a payment in flight."""
+    deadline = time.monotonic() + 15
+    payment = result.under_way
+    while payment.is_open and time.monotonic() < deadline:
+        time.sleep(0.2)
+        payment = Payment.objects.get(pk=payment.pk)
+    order = Order.objects.get(pk=result.order.pk)
+    if order.status == OrderStatus.PAID:
+        return CheckoutResult(order, message=_("The order is paid."))
+    return CheckoutResult(order, under_way=payment, message=result.message)
+
+
+def _after_pay(request, result: CheckoutResult):
+    if result.redirect_url:
+        return redirect(result.redirect_url)
+    if result.message:
+        level = messages.success if result.order.status == OrderStatus.PAID else messages.info
+        level(request, result.message)
+    return redirect("cart:order", pk=result.order.pk)
 
 
 # Orders ------------------------------------------------------------------------------------------
@@ -229,9 +252,13 @@ def order_detail(request, pk: int):
     order = _order_get(request, pk)
     context = {"order": order, "items": order.items.select_related("service__plan")}
     if order.status == OrderStatus.PENDING_PAYMENT:
-        missing = missing_amount(order)
-        context |= {"missing": missing, "pay_form": PayForm(client=order.client,
-                                                            covers=missing.amount == 0)}
+        under_way = open_payment_for(order.invoice_id)
+        account = personal_account(order.client)
+        context |= {"under_way": under_way, "account": account,
+                    "continue_url": payment_continue_url(under_way) if under_way else ""}
+        if under_way is None:
+            context["pay_form"] = PayForm(client=order.client, available=account.available,
+                                          total=order.total_money)
     return render(request, "cart/order.html", context)
 
 
@@ -239,19 +266,17 @@ def order_detail(request, pk: int):
 @client_area(Area.FINANCES, Access.MANAGE)
 def order_pay_view(request, pk: int):
     order = _order_get(request, pk)
-    form = PayForm(request.POST, client=order.client, covers=True)
+    form = PayForm(request.POST, client=order.client,
+                   available=personal_account(order.client).available)
     if not form.is_valid():
-        messages.error(request, "Choose how to pay.")
+        messages.error(request, _("Choose how to pay."))
         return redirect("cart:order", pk=pk)
     try:
         result = _pay(request, order, form)
     except CheckoutError as error:
         messages.error(request, str(error))
         return redirect("cart:order", pk=pk)
-    if result.redirect_url:
-        return redirect(result.redirect_url)
-    messages.success(request, result.message or "The order is paid.")
-    return redirect("cart:order", pk=pk)
+    return _after_pay(request, result)
 
 
 @require_POST
@@ -361,10 +386,9 @@ def pay_item(request, item_id: int):
     priced = quote(client=client, specs=[operations.item_spec(item)],
                    today=timezone.localdate())
     account = personal_account(client)
-    covers = account.available.amount >= priced.total.amount
     return render(request, "cart/pay_item.html", {
         "item": item, "quote": priced, "account": account,
-        "pay_form": PayForm(client=client, covers=covers)})
+        "pay_form": PayForm(client=client, available=account.available, total=priced.total)})
 
 
 def _tell_replaced(request, result) -> None:

@@ -2,10 +2,14 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
+from core.money import format_money, plain_amount
 from payments import processing
 from payments.forms import RefundForm
+from payments.gateways import gateway_for
 from payments.models import (
     Payment,
     PaymentEvent,
@@ -16,7 +20,7 @@ from payments.models import (
     SavedPaymentMethod,
     WebhookEvent,
 )
-from payments.refunds import refund_payment, refundable
+from payments.refunds import refund_ask, refund_payment, refundable
 
 
 @admin.register(PaymentMethod)
@@ -40,7 +44,8 @@ class PaymentEventInline(admin.TabularInline):
 
 class RefundInline(admin.TabularInline):
     model = Refund
-    fields = ["created_at", "amount", "currency", "status", "reason", "error", "credit_note"]
+    fields = ["created_at", "amount", "currency", "status", "reason", "error", "attempts",
+              "credit_note"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -52,8 +57,8 @@ class RefundInline(admin.TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(StaffModelAdmin):
     list_display = ["id", "created_at", "client", "method", "purpose", "amount", "fee",
-                    "currency", "status", "invoice"]
-    list_filter = ["status", "method__gateway", "purpose", "created_at"]
+                    "currency", "status", "outcome", "invoice"]
+    list_filter = ["status", "outcome", "method__gateway", "purpose", "created_at"]
     search_fields = ["=id", "client__name", "gateway_reference", "invoice__number"]
     list_select_related = ["client", "method", "invoice"]
     inlines = [PaymentEventInline, RefundInline]
@@ -95,31 +100,48 @@ class PaymentAdmin(StaffModelAdmin):
                      name="payments_payment_refund"), *super().get_urls()]
 
     def refund_view(self, request, pk: int):
-        payment = get_object_or_404(Payment, pk=pk)
+        payment = get_object_or_404(Payment.objects.select_related("method", "client"), pk=pk)
         if not request.user.has_perm("payments.add_refund"):
             raise PermissionDenied
+        supported = gateway_for(payment.method).supports_refunds
         form = RefundForm(request.POST or None, payment=payment,
-                          initial={"amount": str(refundable(payment).amount)})
-        if request.method == "POST" and form.is_valid():
+                          initial={"amount": plain_amount(refundable(payment))})
+        if request.method == "POST" and not supported:
+            form.add_error(None, _("%(method)s cannot refund.") % {"method": payment.method.name})
+        elif request.method == "POST" and form.is_valid():
             try:
-                refund_payment(payment=payment, amount=form.cleaned_data["amount"],
-                               reason=form.cleaned_data["reason"], actor=request.user,
-                               idempotency_key=f"staff:{form.cleaned_data['idempotency_key']}",
-                               request=request)
+                refund = refund_payment(
+                    payment=payment, amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"], actor=request.user,
+                    idempotency_key=f"staff:{form.cleaned_data['idempotency_key']}",
+                    request=request)
             except processing.PaymentError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, "The refund was made.")
+                self._tell_refund(request, refund)
                 return redirect("admin:payments_payment_change", pk)
         return render(request, "admin/payments/payment/refund.html", {
             **self.admin_site.each_context(request), "payment": payment, "form": form,
-            "refundable": refundable(payment), "title": f"Refund payment #{payment.pk}",
+            "refundable": refundable(payment), "supported": supported,
+            "title": _("Refund payment #%(number)s") % {"number": payment.pk},
             "opts": self.model._meta})
+
+    @staticmethod
+    def _tell_refund(request, refund: Refund) -> None:
+        amount = format_money(refund.money)
+        if refund.status == Refund.Status.SUCCEEDED:
+            messages.success(request, _("%(amount)s was refunded; the client's balance was "
+                                        "debited.") % {"amount": amount})
+        else:
+            messages.warning(request, _(
+                "The gateway has not confirmed the refund of %(amount)s yet (%(why)s). The "
+                "amount is held on the client's balance, and the gateway is asked again "
+                "every few minutes.") % {"amount": amount, "why": refund.error})
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         context["can_refund"] = obj is not None and obj.status in (
             PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED) and request.user.has_perm(
-            "payments.add_refund")
+            "payments.add_refund") and gateway_for(obj.method).supports_refunds
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
 
@@ -144,8 +166,21 @@ class WebhookEventAdmin(ReadOnlyStaffAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyStaffAdmin):
-    list_display = ["created_at", "payment", "amount", "currency", "status", "reason"]
+    list_display = ["created_at", "payment", "amount", "currency", "status", "reason",
+                    "attempts", "asked_at", "error"]
     list_filter = ["status"]
+    list_select_related = ["payment"]
+    actions = ["ask_gateway"]
+
+    @admin.action(description=gettext_lazy("Ask the gateway again"))
+    def ask_gateway(self, request, queryset):
+        if not request.user.has_perm("payments.add_refund"):
+            raise PermissionDenied
+        for refund in queryset.filter(status=Refund.Status.PENDING).select_related(
+                "payment__method"):
+            refund = refund_ask(refund, actor=request.user, request=request)
+            self.message_user(request, _("Refund #%(number)s: %(status)s") % {
+                "number": refund.pk, "status": refund.get_status_display()})
 
 
 @admin.register(SandboxTransaction)

@@ -10,11 +10,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import CurrencyField
 from djmoney.money import Money
 
 from accounts.models import Client, Company
 from billing.models import CreditNote, Invoice, Transaction, amount_field
+from core.money import AMOUNT_CEILING
 
 
 class Gateway(models.TextChoices):
@@ -31,7 +33,9 @@ class PaymentMethod(models.Model):
     gateway = models.CharField(max_length=20, choices=Gateway.choices)
     currency = CurrencyField()
     minimum = amount_field(default=Decimal("1.00"))
-    maximum = amount_field(null=True, blank=True)
+    maximum = amount_field(default=Decimal("10000.00"),
+                           help_text=_("The largest payment this method takes (at most "
+                                       "1,000,000,000)."))
     fee_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal(0),
                                       help_text="Added to the amount the client pays.")
     fee_fixed = amount_field(default=Decimal(0))
@@ -46,6 +50,10 @@ class PaymentMethod(models.Model):
 
     class Meta:
         ordering = ["company", "position", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(minimum__gt=0) & Q(maximum__gte=models.F(
+                "minimum")) & Q(maximum__lte=AMOUNT_CEILING), name="method_limits_in_range"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.currency})"
@@ -67,10 +75,25 @@ class PaymentStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+# A payment the gateway has not finished with: at most one of these per invoice.
+OPEN_STATUSES = (PaymentStatus.NEW, PaymentStatus.PENDING, PaymentStatus.UNKNOWN)
+# A payment whose money arrived (some of it may have been refunded since).
+CAPTURED_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED,
+                     PaymentStatus.REFUNDED)
+
+
 class PaymentPurpose(models.TextChoices):
     TOPUP = "topup", "Adding funds"
     ORDER = "order", "Paying an order"
     AUTOPAY = "autopay", "Automatic payment"
+
+
+class PaymentOutcome(models.TextChoices):
+    """What became of the money once it arrived: did the payment do what it was for?"""
+
+    NONE = "", _("Not applied yet")
+    APPLIED = "applied", _("Applied to its purpose")
+    ON_BALANCE = "on_balance", _("Kept on the balance")
 
 
 class Payment(models.Model):
@@ -84,8 +107,16 @@ class Payment(models.Model):
     fee = amount_field(default=Decimal(0), help_text="Paid on top, to the provider.")
     currency = CurrencyField()
     refunded = amount_field(default=Decimal(0))
+    # What the payment pays: its advance-payment invoice (adding funds), or the invoice
+    # of the order it pays. Set before the gateway is called.
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="payments")
+    from_balance = amount_field(default=Decimal(0),
+                                help_text="The part of the invoice the client chose to pay "
+                                          "from the personal account.")
+    outcome = models.CharField(max_length=12, choices=PaymentOutcome.choices, blank=True,
+                               default=PaymentOutcome.NONE)
+    outcome_note = models.CharField(max_length=255, blank=True)
     credit_transaction = models.OneToOneField(Transaction, null=True, blank=True,
                                               on_delete=models.PROTECT, related_name="payment")
     saved_method = models.ForeignKey("SavedPaymentMethod", null=True, blank=True,
@@ -107,7 +138,14 @@ class Payment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["client", "idempotency_key"],
                                     name="payment_idempotency_key_unique"),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            # Two tabs paying one order (or one invoice) meet here: one attempt at a time.
+            models.UniqueConstraint(fields=["invoice"],
+                                    condition=Q(status__in=OPEN_STATUSES),
+                                    name="one_open_payment_per_invoice"),
+            models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=AMOUNT_CEILING),
+                                   name="payment_amount_positive"),
+            models.CheckConstraint(condition=Q(from_balance__gte=0),
+                                   name="payment_from_balance_not_negative"),
             models.CheckConstraint(condition=Q(refunded__gte=0) & Q(refunded__lte=models.F(
                 "amount") + models.F("fee")), name="payment_refunded_within_amount"),
         ]
@@ -131,6 +169,18 @@ class Payment(models.Model):
     @property
     def refunded_money(self) -> Money:
         return Money(self.refunded, self.currency)
+
+    @property
+    def from_balance_money(self) -> Money:
+        return Money(self.from_balance, self.currency)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_captured(self) -> bool:
+        return self.status in CAPTURED_STATUSES
 
 
 class PaymentEvent(models.Model):
@@ -202,10 +252,14 @@ class WebhookEvent(models.Model):
 
 
 class Refund(models.Model):
+    """Money going back to where a payment came from. Recorded (Pending, its amount held
+    on the balance) before the gateway is asked; the balance is debited only when the
+    gateway confirms (Succeeded); a refusal releases the hold (Failed)."""
+
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting for the gateway")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Refused")
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = amount_field()
@@ -222,6 +276,10 @@ class Refund(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0,
+                                                help_text="Times the gateway was asked.")
+    asked_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -231,6 +289,10 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.amount} {self.currency} of payment #{self.payment_id}"
+
+    @property
+    def hold_key(self) -> str:
+        return f"refund:{self.pk}"
 
     @property
     def money(self) -> Money:
@@ -258,6 +320,30 @@ class SandboxTransaction(models.Model):
     offer_to_save = models.BooleanField(default=False)
     card_token = models.CharField(max_length=64, blank=True)
     return_url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class SandboxRefund(models.Model):
+    """The sandbox gateway's own record of a refund, unique by the idempotency key we send,
+    as a real gateway keeps it: asking twice with one key refunds once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+
+    reference = models.CharField(max_length=64, unique=True)
+    sandbox_transaction = models.ForeignKey(SandboxTransaction, on_delete=models.PROTECT,
+                                            related_name="refunds")
+    amount = amount_field()
+    currency = CurrencyField()
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUCCEEDED)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,37 +1,51 @@
 """Payments: their state machine, starting one, applying what a gateway reports, and
 charging a saved payment method.
 
+Write-ahead: a payment row is written, with the invoice it pays (the advance-payment
+invoice of a top-up, or the invoice of the order it pays), before any gateway is called,
+and the call carries an idempotency key derived from that row. One invoice has at most
+one open payment (a unique constraint), so two tabs paying one order meet in the
+database, not at the gateway.
+
 Only a payment that reaches Succeeded credits the personal account, exactly once: the
 credit's idempotency key is the payment's id, the payment row is locked while its status
-changes, and a report that arrives again, late or out of order changes nothing.
+changes, and a report that arrives again, late or out of order changes nothing. In the
+same transaction the payment does what it was for (``payments.purposes``), and records
+that it did (its outcome), whichever way the news arrived.
+
+Lock order: the payment, then the client's personal account, then what the purpose
+locks (the order), then an invoice series.
 """
 
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from accounts.actionlog import log_action
 from accounts.models import Client, User
 from accounts.notifications import notify
-from billing.invoicing import advance_payment_invoice, invoice_mark_paid
+from billing.invoicing import advance_payment_invoice
 from billing.ledger import Leg, ledger_post, lock_accounts, personal_account, system_account
-from billing.models import AccountKind, TransactionKind
-from core.money import format_money, minor_unit_places, round_money
+from billing.models import AccountKind, Invoice, InvoiceKind, TransactionKind
+from core.money import format_money, round_money
 from payments.gateways import GatewayError, GatewayResult, gateway_for
 from payments.models import (
+    OPEN_STATUSES,
     Payment,
     PaymentEvent,
     PaymentMethod,
+    PaymentOutcome,
     PaymentPurpose,
     PaymentStatus,
     SavedPaymentMethod,
 )
+from payments.purposes import fulfil
 
 logger = logging.getLogger(__name__)
 P = PaymentStatus
@@ -48,7 +62,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     P.REFUNDED: frozenset(),
 }
 
-# Sent (after commit) when a payment succeeds: higher layers (the cart) listen to it.
+# Sent after commit when a payment succeeded (what it was for is already done): the
+# cart resumes services stopped for debt and pays renewals that waited for money.
 payment_succeeded = Signal()
 
 
@@ -56,29 +71,18 @@ class PaymentError(Exception):
     """The payment cannot be made as asked; the message says why. Nothing was written."""
 
 
-def parse_amount(raw: str | Decimal, currency: str) -> Money:
-    """A positive amount in whole minor units of the currency, or a clear error."""
-    try:
-        amount = Decimal(str(raw).strip().replace(",", "."))
-    except (InvalidOperation, ValueError) as error:
-        raise PaymentError("Enter the amount as a number, e.g. 25.00.") from error
-    if not amount.is_finite() or amount <= 0:
-        raise PaymentError("The amount must be greater than zero.")
-    if amount != amount.quantize(Decimal(1).scaleb(-minor_unit_places(currency))):
-        raise PaymentError(f"{currency} amounts have at most "
-                           f"{minor_unit_places(currency)} decimal places.")
-    return Money(amount, currency)
-
-
 def check_limits(method: PaymentMethod, amount: Money) -> None:
     if str(amount.currency) != method.currency:
-        raise PaymentError(f"{method.name} takes payments in {method.currency}.")
+        raise PaymentError(_("%(method)s takes payments in %(currency)s.") % {
+            "method": method.name, "currency": method.currency})
     if amount.amount < method.minimum:
-        raise PaymentError(f"The smallest payment by {method.name} is "
-                           f"{format_money(Money(method.minimum, method.currency))}.")
-    if method.maximum is not None and amount.amount > method.maximum:
-        raise PaymentError(f"The largest payment by {method.name} is "
-                           f"{format_money(Money(method.maximum, method.currency))}.")
+        raise PaymentError(_("The smallest payment by %(method)s is %(minimum)s.") % {
+            "method": method.name,
+            "minimum": format_money(Money(method.minimum, method.currency))})
+    if amount.amount > method.maximum:
+        raise PaymentError(_("The largest payment by %(method)s is %(maximum)s.") % {
+            "method": method.name,
+            "maximum": format_money(Money(method.maximum, method.currency))})
 
 
 def methods_for(client: Client, *, purpose: str = PaymentPurpose.TOPUP):
@@ -91,45 +95,92 @@ def methods_for(client: Client, *, purpose: str = PaymentPurpose.TOPUP):
     return methods.filter(for_direct_payment=True)
 
 
+def open_payment_for(invoice: Invoice | int | None) -> Payment | None:
+    """The payment of ``invoice`` that a gateway has not finished with, if any."""
+    if invoice is None:
+        return None
+    return (Payment.objects.filter(invoice=invoice, status__in=OPEN_STATUSES)
+            .select_related("method", "saved_method").first())
+
+
 # Starting ----------------------------------------------------------------------------
-@transaction.atomic
 def payment_create(*, client: Client, method: PaymentMethod, amount: Money,
                    idempotency_key: str, user: User | None, purpose: str = PaymentPurpose.TOPUP,
-                   save_method: bool = False, request=None) -> tuple[Payment, bool]:
-    """A new payment with its advance-payment invoice. The same key (a double click, a
-    second tab) returns the first payment."""
+                   save_method: bool = False, invoice: Invoice | None = None,
+                   from_balance: Money | None = None, saved: SavedPaymentMethod | None = None,
+                   request=None) -> tuple[Payment, bool]:
+    """A new payment, written before any gateway hears of it, for ``invoice`` (an order's)
+    or, without one, for a new advance-payment invoice of the amount.
+
+    Returns the payment and whether it is new. The same key (a double click, a second
+    tab) returns the first payment; so does an invoice that already has an open payment:
+    the caller shows that one instead of charging again.
+    """
+    if (purpose == PaymentPurpose.TOPUP) != (invoice is None or
+                                             invoice.kind == InvoiceKind.ADVANCE_PAYMENT):
+        raise ValueError("Adding funds pays an advance-payment invoice; an order payment "
+                         "pays the order's invoice.")
     existing = Payment.objects.filter(client=client, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, False
     if not methods_for(client, purpose=purpose).filter(pk=method.pk).exists():
-        raise PaymentError("This payment method is not available to you.")
+        raise PaymentError(_("This payment method is not available to you."))
     amount = round_money(amount)
     check_limits(method, amount)
-    if save_method and not method.can_save:
-        save_method = False
-    invoice = advance_payment_invoice(company=method.company, client=client, amount=amount)
     try:
-        with transaction.atomic():
-            payment = Payment.objects.create(
-                client=client, method=method, purpose=purpose, amount=amount.amount,
-                fee=method.fee_for(amount).amount, currency=method.currency, invoice=invoice,
-                idempotency_key=idempotency_key, created_by=user, save_method=save_method)
+        payment = _payment_write(
+            client=client, method=method, amount=amount, idempotency_key=idempotency_key,
+            user=user, purpose=purpose, save_method=save_method and method.can_save,
+            invoice=invoice, from_balance=from_balance, saved=saved, request=request)
     except IntegrityError:
-        transaction.set_rollback(True)
-        return Payment.objects.get(client=client, idempotency_key=idempotency_key), False
-    PaymentEvent.objects.create(payment=payment, to_status=P.NEW, source="client")
-    log_action(actor=user, action="payment.started", obj=payment, client=client,
-               request=request, details={"amount": str(amount.amount),
-                                         "method": method.name})
+        # Another request with the same key, or another attempt on the same invoice,
+        # committed first. Its transaction is over, ours rolled back: read it.
+        existing = (Payment.objects.filter(client=client, idempotency_key=idempotency_key)
+                    .first() or open_payment_for(invoice))
+        if existing is None:
+            raise
+        return existing, False
     return payment, True
 
 
+@transaction.atomic
+def _payment_write(*, client, method, amount, idempotency_key, user, purpose, save_method,
+                   invoice, from_balance, saved, request) -> Payment:
+    # The row first: a duplicate meets the unique keys before any invoice is numbered.
+    payment = Payment.objects.create(
+        client=client, method=method, purpose=purpose, amount=amount.amount,
+        fee=method.fee_for(amount).amount, currency=method.currency, invoice=invoice,
+        from_balance=from_balance.amount if from_balance is not None else 0,
+        idempotency_key=idempotency_key, created_by=user, save_method=save_method,
+        saved_method=saved)
+    if invoice is None:
+        payment.invoice = advance_payment_invoice(company=method.company, client=client,
+                                                  amount=amount)
+        payment.save(update_fields=["invoice", "updated_at"])
+    PaymentEvent.objects.create(payment=payment, to_status=P.NEW, source="client")
+    log_action(actor=user, action="payment.started", obj=payment, client=client,
+               request=request, details={"amount": str(amount.amount), "method": method.name,
+                                         "invoice": payment.invoice.number})
+    return payment
+
+
 def payment_start(payment: Payment, *, return_url: str, cancel_url: str) -> GatewayResult:
-    """Create the payment at its gateway; returns where to send the client."""
+    """Create the payment at its gateway; returns where to send the client. A gateway
+    that refuses fails the payment (so the invoice may be paid another way)."""
     gateway = gateway_for(payment.method)
-    result = gateway.start(payment, return_url=return_url, cancel_url=cancel_url)
+    try:
+        result = gateway.start(payment, return_url=return_url, cancel_url=cancel_url)
+    except GatewayError as error:
+        payment_apply(payment_id=payment.pk, source="start",
+                      result=GatewayResult(status=P.FAILED, message=str(error)))
+        raise
     payment_apply(payment_id=payment.pk, result=result, source="start")
     return result
+
+
+def payment_continue_url(payment: Payment) -> str:
+    """Where a client goes on with an open payment: the gateway's page it was sent to."""
+    return payment.details.get("redirect_url", "")
 
 
 # Applying what the gateway says ---------------------------------------------------------------
@@ -139,12 +190,17 @@ def payment_apply(*, payment_id: int, result: GatewayResult, source: str,
     """Apply a gateway's report to the payment through its state machine."""
     payment = Payment.objects.select_for_update().select_related("method", "client").get(
         pk=payment_id)
-    if result.reference and not payment.gateway_reference:
-        payment.gateway_reference = result.reference
-        payment.save(update_fields=["gateway_reference", "updated_at"])
+    details = dict(payment.details)
     if result.message.startswith("pi_"):
-        payment.details = {**payment.details, "payment_intent": result.message}
-        payment.save(update_fields=["details", "updated_at"])
+        details["payment_intent"] = result.message
+    if result.redirect_url:
+        details["redirect_url"] = result.redirect_url
+    learned = bool(result.reference and not payment.gateway_reference)
+    if learned:
+        payment.gateway_reference = result.reference
+    if learned or details != payment.details:
+        payment.details = details
+        payment.save(update_fields=["gateway_reference", "details", "updated_at"])
     target = result.status
     if target and target != payment.status:
         if target in TRANSITIONS[payment.status]:
@@ -169,17 +225,16 @@ def _transition(payment: Payment, target: str, *, source: str, note: str,
         payment.succeeded_at = timezone.now()
         payment.credit_transaction = _credit(payment, actor)
         fields += ["succeeded_at", "credit_transaction"]
-        if payment.invoice_id:
-            invoice_mark_paid(invoice_id=payment.invoice_id,
-                              payment_transaction=payment.credit_transaction)
+    payment.save(update_fields=fields)
+    PaymentEvent.objects.create(payment=payment, from_status=previous, to_status=target,
+                                source=source, note=note[:255])
+    if target == P.SUCCEEDED:
+        _fulfil(payment)
         transaction.on_commit(lambda: payment_succeeded.send(sender=Payment, payment=payment))
         balance = personal_account(payment.client).balance_money
         notify(client=payment.client, event="payment_received", key=f"payment:{payment.pk}",
                context={"amount": format_money(payment.amount_money),
                         "balance": format_money(balance)})
-    payment.save(update_fields=fields)
-    PaymentEvent.objects.create(payment=payment, from_status=previous, to_status=target,
-                                source=source, note=note[:255])
 
 
 def _credit(payment: Payment, actor: User | None):
@@ -195,11 +250,26 @@ def _credit(payment: Payment, actor: User | None):
     if payment.fee:
         legs.append(Leg(system_account(AccountKind.FEES, method.currency,
                                        company=method.company), payment.fee_money))
-    record, _ = ledger_post(
+    record, _created = ledger_post(
         kind=TransactionKind.TOPUP, description=f"Payment #{payment.pk} by {method.name}",
         idempotency_key=f"payment:{payment.pk}", client=payment.client, actor=actor,
         legs=legs, details={"payment": payment.pk, "gateway": method.gateway})
     return record
+
+
+def _fulfil(payment: Payment) -> None:
+    """Do what the payment was for, in a savepoint of the capture's transaction. The
+    capture itself must commit whatever happens here: the gateway has the money, and
+    saying otherwise would be telling the client "not charged" when it was. A failure
+    leaves the outcome empty, which ``billing_audit`` reports by the payment's number."""
+    try:
+        with transaction.atomic():
+            outcome, note = fulfil(payment)
+    except Exception as error:
+        logger.exception("Payment %s was captured but not applied", payment.pk)
+        outcome, note = PaymentOutcome.NONE, f"Not applied: {error}"
+    payment.outcome, payment.outcome_note = outcome, note[:255]
+    payment.save(update_fields=["outcome", "outcome_note", "updated_at"])
 
 
 def _save_method(payment: Payment, result: GatewayResult) -> None:
@@ -247,47 +317,11 @@ def payment_resolve(payment: Payment, *, return_url: str = "", cancel_url: str =
     return payment_apply(payment_id=payment.pk, result=result, source="resolve")
 
 
-def payments_resolve_unknown(*, older_than_seconds: int = 60) -> int:
-    """Beat job: ask the gateways about every payment in the Unknown status."""
-    from datetime import timedelta
-
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    unknown = Payment.objects.filter(status=P.UNKNOWN, updated_at__lt=cutoff).select_related(
-        "method", "saved_method")
-    count = 0
-    for payment in unknown:
-        payment_resolve(payment)
-        count += 1
-    return count
-
-
-def payments_expire_abandoned(*, older_than_hours: int = 24) -> int:
-    """Beat job: a payment the client walked away from (New or Pending for a day) is
-    asked about once more, then failed, and its unpaid invoice cancelled."""
-    from datetime import timedelta
-
-    from billing.invoicing import invoice_cancel
-
-    cutoff = timezone.now() - timedelta(hours=older_than_hours)
-    stale = Payment.objects.filter(status__in=[P.NEW, P.PENDING], created_at__lt=cutoff,
-                                   method__gateway__in=["sandbox", "stripe"])
-    count = 0
-    for payment in stale.select_related("method", "invoice"):
-        payment = payment_refresh(payment, source="expiry")
-        if payment.status in (P.NEW, P.PENDING):
-            with transaction.atomic():
-                payment = payment_apply(payment_id=payment.pk, source="expiry", result=(
-                    GatewayResult(status=P.FAILED, message="Abandoned: not completed in time")))
-                if payment.invoice is not None and payment.invoice.status == "new":
-                    invoice_cancel(invoice=payment.invoice)
-            count += 1
-    return count
-
-
 def staff_confirm_receipt(*, payment: Payment, actor: User, request=None) -> Payment:
     """Bank transfer: staff saw the money arrive."""
     if payment.status not in (P.NEW, P.PENDING, P.UNKNOWN):
-        raise PaymentError(f"Payment #{payment.pk} is {payment.get_status_display().lower()}.")
+        raise PaymentError(_("Payment #%(number)s is %(status)s.") % {
+            "number": payment.pk, "status": payment.get_status_display().lower()})
     payment = payment_apply(payment_id=payment.pk, actor=actor, source="staff",
                             result=GatewayResult(status=P.SUCCEEDED,
                                                  message="Receipt confirmed by staff"))
@@ -296,26 +330,53 @@ def staff_confirm_receipt(*, payment: Payment, actor: User, request=None) -> Pay
     return payment
 
 
+def payment_cancel(*, payment: Payment, actor: User | None, reason: str, request=None
+                   ) -> Payment:
+    """The client gives up an open payment (a gateway page left open, a transfer it will
+    not make). If the gateway takes the money anyway, it is still credited (Failed may
+    become Succeeded) and kept on the balance. An Unknown payment cannot be given up:
+    nobody knows yet whether money moved."""
+    if payment.status not in (P.NEW, P.PENDING):
+        raise PaymentError(_("Payment #%(number)s is %(status)s and cannot be cancelled.") % {
+            "number": payment.pk, "status": payment.get_status_display().lower()})
+    payment = payment_apply(payment_id=payment.pk, actor=actor, source="client",
+                            result=GatewayResult(status=P.FAILED, message=reason))
+    log_action(actor=actor, action="payment.cancelled", obj=payment, client=payment.client,
+               request=request, details={"reason": reason})
+    return payment
+
+
 # Saved payment methods ----------------------------------------------------------------
 def charge_saved_method(*, saved: SavedPaymentMethod, amount: Money, idempotency_key: str,
-                        purpose: str = PaymentPurpose.AUTOPAY, user: User | None = None
+                        purpose: str = PaymentPurpose.TOPUP, user: User | None = None,
+                        invoice: Invoice | None = None, from_balance: Money | None = None
                         ) -> Payment:
-    """Charge a saved card or wallet with no client present (autopay, renewals).
+    """Charge a saved card or wallet: adding funds (no invoice given), or paying
+    ``invoice`` (an order's, with ``purpose`` order or autopay).
 
     The payment is written first (New), then the gateway is called with an idempotency
-    key from the payment's id, then the outcome is applied: a retry with the same key
-    finds the same payment and never charges twice.
+    key from the payment's id, then the outcome is applied. A second request for the same
+    key or the same invoice finds that payment and calls nothing: a charge that stopped
+    half-way (a killed process) is settled by the resolver, with the same key.
     """
     if not saved.is_active:
-        raise PaymentError("This saved payment method was removed.")
-    payment, created = payment_create(client=saved.client, method=saved.method, amount=amount,
-                                      idempotency_key=idempotency_key, user=user,
-                                      purpose=PaymentPurpose.TOPUP)
-    if not created and payment.status not in (P.NEW, P.UNKNOWN):
+        raise PaymentError(_("This saved payment method was removed."))
+    payment, created = payment_create(
+        client=saved.client, method=saved.method, amount=amount, purpose=purpose,
+        idempotency_key=idempotency_key, user=user, invoice=invoice,
+        from_balance=from_balance, saved=saved)
+    if not created:
         return payment
-    Payment.objects.filter(pk=payment.pk).update(saved_method=saved, purpose=purpose)
-    payment.refresh_from_db()
-    result = gateway_for(saved.method).charge_saved(payment, saved)
+    return charge_saved_payment(payment)
+
+
+def charge_saved_payment(payment: Payment) -> Payment:
+    """Call the gateway for a payment just written with its saved method, and apply the
+    answer. The gateway's idempotency key comes from the payment's id."""
+    try:
+        result = gateway_for(payment.method).charge_saved(payment, payment.saved_method)
+    except GatewayError as error:
+        result = GatewayResult(status=P.FAILED, message=str(error))
     return payment_apply(payment_id=payment.pk, result=result, source="saved_method")
 
 

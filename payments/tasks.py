@@ -4,19 +4,26 @@ import urllib.error
 import urllib.request
 
 from celery import shared_task
+from django.utils import timezone
 
 from payments.gateways.sandbox import HEADER
-from payments.processing import payments_expire_abandoned, payments_resolve_unknown
+from payments.refunds import refunds_settle_pending
+from payments.upkeep import payments_expire_abandoned, payments_resolve_unknown
 
 
 @shared_task
 def resolve_unknown_payments() -> int:
-    return payments_resolve_unknown()
+    return payments_resolve_unknown(now=timezone.now())
 
 
 @shared_task
 def expire_abandoned_payments() -> int:
-    return payments_expire_abandoned()
+    return payments_expire_abandoned(now=timezone.now())
+
+
+@shared_task
+def settle_pending_refunds() -> int:
+    return refunds_settle_pending(now=timezone.now())
 
 
 @shared_task(bind=True, max_retries=8, default_retry_delay=5)

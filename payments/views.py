@@ -11,17 +11,19 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import client_area
 from accounts.models import Access
 from accounts.rights import Area
-from billing.selectors import account_get, credit_list
+from billing.selectors import account_get, credit_list, invoice_get
 from payments import processing
-from payments.forms import AddFundsForm
+from payments.forms import AddFundsForm, InvoicePayForm
 from payments.gateways import GatewayError
 from payments.gateways.sandbox import event_body, sign, webhook_secret
+from payments.invoices import advance_invoice_cancel, advance_invoice_pay
 from payments.models import (
     Payment,
     PaymentMethod,
@@ -46,23 +48,89 @@ def add_funds(request):
         data = form.cleaned_data
         try:
             payment, created = processing.payment_create(
-                client=client, method=data["method"], amount=data["money"],
+                client=client, method=data["method"], amount=data["amount"],
                 idempotency_key=data["idempotency_key"], user=request.user,
                 save_method=data["save_method"], request=request)
             if not created:  # a second submit of the same form: show the first payment
                 return redirect("payments:detail", pk=payment.pk)
-            return_url = request.build_absolute_uri(
-                reverse("payments:return", args=[payment.pk, payment.return_token]))
-            result = processing.payment_start(payment, return_url=return_url,
-                                              cancel_url=return_url)
+            return redirect(_start(request, payment))
         except (processing.PaymentError, GatewayError) as error:
             form.add_error(None, str(error))
-        else:
-            return redirect(result.redirect_url or reverse("payments:detail", args=[payment.pk]))
     return render(request, "payments/add_funds.html", {
         "form": form, "account": account_get(client),
         "has_methods": form.fields["method"].queryset.exists(),
     })
+
+
+def _start(request, payment: Payment) -> str:
+    """Send the payment to its gateway; returns where the client goes next."""
+    return_url = request.build_absolute_uri(
+        reverse("payments:return", args=[payment.pk, payment.return_token]))
+    result = processing.payment_start(payment, return_url=return_url, cancel_url=return_url)
+    return result.redirect_url or reverse("payments:detail", args=[payment.pk])
+
+
+@client_area(Area.FINANCES, Access.MANAGE)
+def invoice_pay(request, pk: int):
+    """Pay an unpaid advance-payment invoice with a method of the client's choice."""
+    client = request.client_context.client
+    invoice = invoice_get(client=client, pk=pk)
+    under_way = processing.open_payment_for(invoice)
+    form = InvoicePayForm(request.POST or None, client=client)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payment, created = advance_invoice_pay(
+                invoice=invoice, client=client, method=form.cleaned_data["method"],
+                idempotency_key=form.cleaned_data["idempotency_key"], user=request.user,
+                request=request)
+            if not created:
+                messages.info(request, _("This invoice already has a payment under way."))
+                return redirect("payments:detail", pk=payment.pk)
+            return redirect(_start(request, payment))
+        except (processing.PaymentError, GatewayError) as error:
+            form.add_error(None, str(error))
+    return render(request, "payments/invoice_pay.html", {
+        "invoice": invoice, "form": form, "under_way": under_way,
+        "continue_url": processing.payment_continue_url(under_way) if under_way else ""})
+
+
+@require_POST
+@client_area(Area.FINANCES, Access.MANAGE)
+def invoice_cancel(request, pk: int):
+    invoice = invoice_get(client=request.client_context.client, pk=pk)
+    try:
+        advance_invoice_cancel(invoice=invoice, user=request.user, request=request)
+    except processing.PaymentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Invoice %(number)s is cancelled.") % {
+            "number": invoice.number})
+    return redirect("billing:invoice", pk=invoice.pk)
+
+
+@require_POST
+@client_area(Area.FINANCES, Access.MANAGE)
+def payment_cancel(request, pk: int):
+    """Give up an open payment (the gateway page left open, a transfer not made)."""
+    payment = _payment_get(request, pk)
+    try:
+        processing.payment_cancel(payment=payment, actor=request.user, request=request,
+                                  reason=_("Cancelled by the client."))
+    except processing.PaymentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Payment #%(number)s is cancelled; nothing was "
+                                    "charged.") % {"number": payment.pk})
+    return redirect(request.POST.get("next") if _safe_next(request) else
+                    reverse("payments:detail", args=[payment.pk]))
+
+
+def _safe_next(request) -> bool:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next", "")
+    return bool(target) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
 
 
 @client_area(Area.FINANCES)
@@ -71,7 +139,9 @@ def payment_return(request, pk: int, token: str):
     payment = _payment_get(request, pk)
     if not hmac.compare_digest(payment.return_token, token):
         raise Http404
-    if payment.status in (PaymentStatus.NEW, PaymentStatus.PENDING, PaymentStatus.UNKNOWN):
+    # Failed too: a client who gave a payment up may have finished it at the gateway after
+    # all; only the gateway's own word makes it succeed.
+    if payment.is_open or payment.status == PaymentStatus.FAILED:
         payment = processing.payment_refresh(payment, source="return")
     return redirect("payments:detail", pk=payment.pk)
 
@@ -80,8 +150,9 @@ def payment_return(request, pk: int, token: str):
 def payment_detail(request, pk: int):
     payment = _payment_get(request, pk)
     context = {"payment": payment, "account": account_get(request.client_context.client),
-               "waiting": payment.status in (PaymentStatus.NEW, PaymentStatus.PENDING,
-                                             PaymentStatus.UNKNOWN)}
+               "waiting": payment.is_open,
+               "continue_url": processing.payment_continue_url(payment),
+               "can_manage": request.client_context.can(Area.FINANCES, Access.MANAGE)}
     template = "payments/partials/_payment_status.html" if request.htmx \
         else "payments/detail.html"
     return render(request, template, context)

@@ -7,6 +7,7 @@ from payments.gateways.base import (
     GatewayError,
     GatewayResult,
     PaymentGateway,
+    RefundResult,
     SavedToken,
     WebhookEvent,
     WebhookRejected,
@@ -25,5 +26,5 @@ def gateway_for(method) -> PaymentGateway:
     return GATEWAYS[method.gateway](method)
 
 
-__all__ = ["GATEWAYS", "GatewayError", "GatewayResult", "PaymentGateway", "SavedToken",
-           "WebhookEvent", "WebhookRejected", "gateway_for"]
+__all__ = ["GATEWAYS", "GatewayError", "GatewayResult", "PaymentGateway", "RefundResult",
+           "SavedToken", "WebhookEvent", "WebhookRejected", "gateway_for"]

@@ -9,6 +9,7 @@ that arrives twice, late or out of order changes nothing it should not.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,6 +44,17 @@ class GatewayResult:
 
 
 @dataclass(frozen=True)
+class RefundResult:
+    """What the gateway says of a refund: ``succeeded`` (the money is on its way back),
+    ``pending`` (accepted, confirmed later), ``failed`` (refused for good) or ``unknown``
+    (no answer: ask again with the same idempotency key)."""
+
+    status: str
+    reference: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class WebhookEvent:
     event_id: str
     event_type: str
@@ -56,6 +68,10 @@ class PaymentGateway:
     code = "base"
     supports_saved_methods = False
     supports_webhooks = False
+    supports_refunds = False
+    # How long a refund may wait for the gateway's confirmation before the audit asks
+    # why (gateways that confirm later say so in their documentation).
+    refund_window = timedelta(hours=1)
 
     def __init__(self, method: PaymentMethod):
         self.method = method
@@ -77,5 +93,14 @@ class PaymentGateway:
     def charge_saved(self, payment: Payment, saved: SavedPaymentMethod) -> GatewayResult:
         raise GatewayError("This gateway cannot charge a saved payment method.")
 
-    def refund(self, payment: Payment, refund: Refund, amount: Money) -> GatewayResult:
-        raise NotImplementedError
+    def refund(self, payment: Payment, refund: Refund, amount: Money) -> RefundResult:
+        """Ask the gateway to refund ``amount`` of ``payment``, with ``refund-<id>`` as the
+        idempotency key: asking again for the same refund never refunds twice. Raises
+        GatewayError when the gateway refuses for good."""
+        raise GatewayError("This payment method cannot refund; send the money back "
+                           "another way and record it as a manual adjustment.")
+
+    def query_refund(self, payment: Payment, refund: Refund) -> RefundResult:
+        """What became of a refund the gateway did not confirm at once (or did not
+        answer); by default the same idempotent request again."""
+        return self.refund(payment, refund, refund.money)

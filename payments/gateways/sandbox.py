@@ -2,9 +2,11 @@
 declines or leaves a payment pending, and webhooks signed like a real gateway's and
 delivered over HTTP to our own endpoint. The whole redirect flow runs with no network.
 
-Method settings: ``webhook_secret`` (else one derived from SECRET_KEY) and
-``refuse_refunds`` (to see a gateway refuse a refund). A saved card whose token is
-``sbx_card_declines`` is declined.
+Method settings: ``webhook_secret`` (else one derived from SECRET_KEY); to see what a
+real gateway can do to a refund: ``refuse_refunds`` (refused for good),
+``refunds_confirm_later`` (accepted, confirmed when asked again) and
+``refunds_unanswered`` (recorded, but the answer is lost, as in a timeout: only a
+status query tells). A saved card whose token is ``sbx_card_declines`` is declined.
 
 Signature: header ``Sandbox-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 "<t>.<body>">`` with the method's webhook secret; older than five minutes is refused.
@@ -20,17 +22,19 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
 from payments.gateways.base import (
     GatewayError,
     GatewayResult,
     PaymentGateway,
+    RefundResult,
     SavedToken,
     WebhookEvent,
     WebhookRejected,
 )
-from payments.models import PaymentStatus, SandboxTransaction
+from payments.models import PaymentStatus, SandboxRefund, SandboxTransaction
 
 TOLERANCE_SECONDS = 300
 HEADER = "Sandbox-Signature"
@@ -83,6 +87,7 @@ class SandboxGateway(PaymentGateway):
     code = "sandbox"
     supports_saved_methods = True
     supports_webhooks = True
+    supports_refunds = True
 
     def start(self, payment, *, return_url, cancel_url) -> GatewayResult:
         sandbox = SandboxTransaction.objects.create(
@@ -131,20 +136,54 @@ class SandboxGateway(PaymentGateway):
 
     def charge_saved(self, payment, saved) -> GatewayResult:
         declined = saved.token == DECLINING_CARD
-        sandbox = SandboxTransaction.objects.create(
-            reference=f"sbx_{secrets.token_hex(12)}", method=self.method,
-            amount=payment.amount + payment.fee, currency=payment.currency,
-            description=f"Payment #{payment.pk} (saved card)",
-            status=SandboxTransaction.Status.FAILED if declined
-            else SandboxTransaction.Status.SUCCEEDED)
+        # Idempotent by our payment, as a real gateway is by the key we send: charging
+        # the same payment again returns the first charge.
+        sandbox, _created = SandboxTransaction.objects.get_or_create(
+            reference=f"sbx_saved_{payment.pk}", defaults={
+                "method": self.method, "amount": payment.amount + payment.fee,
+                "currency": payment.currency,
+                "description": f"Payment #{payment.pk} (saved card)",
+                "status": SandboxTransaction.Status.FAILED if declined
+                else SandboxTransaction.Status.SUCCEEDED})
         return GatewayResult(status=_STATUS[sandbox.status], reference=sandbox.reference,
                              message="Card declined" if declined else "")
 
-    def refund(self, payment, refund, amount) -> GatewayResult:
-        if (self.method.settings or {}).get("refuse_refunds"):
+    def refund(self, payment, refund, amount) -> RefundResult:
+        options = self.method.settings or {}
+        if options.get("refuse_refunds"):
             raise GatewayError("The sandbox refuses refunds for this method (its settings).")
-        sandbox = SandboxTransaction.objects.select_for_update().get(
-            reference=payment.gateway_reference)
+        record = self._refund_record(payment, refund, amount,
+                                     later=bool(options.get("refunds_confirm_later")))
+        if options.get("refunds_unanswered"):
+            return RefundResult(status="unknown", message="The sandbox did not answer in time.")
+        return RefundResult(status=record.status, reference=record.reference)
+
+    def query_refund(self, payment, refund) -> RefundResult:
+        record = SandboxRefund.objects.filter(idempotency_key=f"refund-{refund.pk}").first()
+        if record is None:  # the request never reached the sandbox: make it now
+            return self.refund(payment, refund, refund.money)
+        if record.status == SandboxRefund.Status.PENDING:  # processed since
+            SandboxRefund.objects.filter(pk=record.pk).update(
+                status=SandboxRefund.Status.SUCCEEDED)
+        return RefundResult(status="succeeded", reference=record.reference)
+
+    @transaction.atomic
+    def _refund_record(self, payment, refund, amount, *, later: bool) -> SandboxRefund:
+        """The sandbox's own side: one refund per idempotency key, never more than was
+        paid."""
+        key = f"refund-{refund.pk}"
+        sandbox = (SandboxTransaction.objects.select_for_update()
+                   .filter(reference=payment.gateway_reference).first())
+        if sandbox is None or sandbox.status != SandboxTransaction.Status.SUCCEEDED:
+            raise GatewayError("The sandbox has no captured payment to refund.")
+        record = SandboxRefund.objects.filter(idempotency_key=key).first()
+        if record is not None:
+            return record
+        if sandbox.refunded + amount.amount > sandbox.amount:
+            raise GatewayError("The sandbox refuses to refund more than was paid.")
         sandbox.refunded += amount.amount
         sandbox.save(update_fields=["refunded"])
-        return GatewayResult(status="succeeded", reference=f"sbx_re_{refund.pk}")
+        return SandboxRefund.objects.create(
+            reference=f"sbx_re_{secrets.token_hex(10)}", sandbox_transaction=sandbox,
+            amount=amount.amount, currency=sandbox.currency, idempotency_key=key,
+            status=SandboxRefund.Status.PENDING if later else SandboxRefund.Status.SUCCEEDED)

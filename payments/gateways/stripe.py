@@ -8,6 +8,7 @@ own row id, so a retried call never charges twice.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 import stripe
@@ -17,6 +18,7 @@ from payments.gateways.base import (
     GatewayError,
     GatewayResult,
     PaymentGateway,
+    RefundResult,
     SavedToken,
     WebhookEvent,
     WebhookRejected,
@@ -51,10 +53,18 @@ _INTENT_STATUS = {
 }
 
 
+# Stripe's refund statuses: a refund to a card is usually succeeded at once; some
+# payment methods take days (pending), and a refund can fail after it was accepted.
+_REFUND_STATUS = {"succeeded": "succeeded", "pending": "pending",
+                  "requires_action": "pending", "failed": "failed", "canceled": "failed"}
+
+
 class StripeGateway(PaymentGateway):
     code = "stripe"
     supports_saved_methods = True
     supports_webhooks = True
+    supports_refunds = True
+    refund_window = timedelta(days=10)  # Stripe: "5-10 business days" at most
     # Tests replace the HTTP client with recorded responses; nothing else does.
     http_client: ClassVar[stripe.HTTPClient | None] = None
 
@@ -173,7 +183,7 @@ class StripeGateway(PaymentGateway):
             raise GatewayError(str(error)) from error
         return GatewayResult(status=_INTENT_STATUS.get(intent.status), reference=intent.id)
 
-    def refund(self, payment, refund, amount) -> GatewayResult:
+    def refund(self, payment, refund, amount) -> RefundResult:
         intent = payment.details.get("payment_intent") or (
             payment.gateway_reference if payment.gateway_reference.startswith("pi_") else "")
         if not intent:
@@ -181,9 +191,30 @@ class StripeGateway(PaymentGateway):
         try:
             result = self._client().v1.refunds.create(params={
                 "payment_intent": intent, "amount": minor_units(amount.amount, payment.currency),
+                "metadata": {"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
             }, options={"idempotency_key": f"refund-{refund.pk}"})
+        except stripe.APIConnectionError:
+            return RefundResult(status="unknown", message="Stripe did not answer; the refund "
+                                                          "is checked again later.")
         except stripe.StripeError as error:
             raise GatewayError(f"Stripe refused the refund: {error.user_message or error}") \
                 from error
-        return GatewayResult(status="succeeded" if result.status in ("succeeded", "pending")
-                             else "failed", reference=result.id)
+        return _refund_result(result)
+
+    def query_refund(self, payment, refund) -> RefundResult:
+        if not refund.gateway_reference:  # never answered: the same idempotent request
+            return self.refund(payment, refund, refund.money)
+        try:
+            result = self._client().v1.refunds.retrieve(refund.gateway_reference)
+        except stripe.APIConnectionError:
+            return RefundResult(status="unknown", reference=refund.gateway_reference,
+                                message="Stripe did not answer.")
+        except stripe.StripeError as error:
+            raise GatewayError(str(error)) from error
+        return _refund_result(result)
+
+
+def _refund_result(result) -> RefundResult:
+    return RefundResult(status=_REFUND_STATUS.get(result.status, "pending"),
+                        reference=result.id,
+                        message=getattr(result, "failure_reason", None) or "")

@@ -54,10 +54,10 @@ def test_a_promise_credits_the_balance_and_resumes_what_debt_stopped(
 
 
 @pytest.mark.parametrize(("amount", "message"), [
-    ("abc", "Enter the amount as a number"),
-    ("0", "Ensure this value is greater than or equal to 0.01"),
+    ("abc", "Enter the amount in digits 0-9"),
+    ("0", "The amount must be greater than zero"),
     ("20.01", "A promised payment is at most 20.00 USD"),
-    ("1.005", "Ensure that there are no more than 2 decimal places"),
+    ("1.005", "USD amounts have at most 2 decimal places"),
 ])
 def test_bad_amounts_are_refused_and_change_nothing(owner_client, owner, offering, amount,
                                                     message):

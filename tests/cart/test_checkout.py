@@ -66,7 +66,7 @@ def test_missing_amount_paid_through_the_gateway_then_the_order_completes(
     top_up(owner.client, "5.00")
     order_vps(owner_client, vps_plan, disk="40")
 
-    started = pay(owner_client, pay_with=f"method:{sandbox_method.pk}")
+    started = pay(owner_client, pay_with=f"method:{sandbox_method.pk}", use_balance="1")
     order = Order.objects.get()
     assert order.status == OrderStatus.PENDING_PAYMENT
     assert "/payments/sandbox/" in started["Location"]

@@ -149,17 +149,18 @@ def test_an_abandoned_checkout_fails_after_a_day_and_its_invoice_is_cancelled():
     from django.utils import timezone
 
     from billing.models import InvoiceStatus
-    from payments.processing import payments_expire_abandoned
+    from payments.upkeep import payments_expire_abandoned
 
     customer, payment, _ = _pending_payment()
     Payment.objects.filter(pk=payment.pk).update(created_at=timezone.now() - timedelta(hours=25))
     _, fresh, _ = _pending_payment()
 
-    assert payments_expire_abandoned() == 1
+    assert payments_expire_abandoned(now=timezone.now()) == 1
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.FAILED
     assert payment.invoice.status == InvoiceStatus.CANCELLED
+    assert "Not paid within a day" in payment.invoice.status_note
     assert Payment.objects.get(pk=fresh.pk).status == PaymentStatus.PENDING
     assert personal_account(customer).balance == 0
 

@@ -1,0 +1,265 @@
+"""The client's chosen way to pay is honoured: the personal account, a method for the
+whole amount, or the balance first and a method for the rest, stated before confirming."""
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from billing.ledger import personal_account
+from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from cart.models import Order, OrderStatus
+from payments.models import Payment, PaymentStatus, SandboxTransaction, SavedPaymentMethod
+from tests.cart.helpers import order_vps, pay
+from tests.factories.billing import top_up
+from tests.payments.helpers import decide
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("books_balance")]
+
+
+@pytest.fixture
+def saved_card(owner, sandbox_method):
+    return SavedPaymentMethod.objects.create(
+        client=owner.client, method=sandbox_method, token="sbx_card_test4242",
+        label="Sandbox card •••• 4242", is_default=True)
+
+
+def _pending_order(owner_client, vps_plan):
+    """An order of 20.00 left pending (the client walked away from the gateway page)."""
+    order_vps(owner_client, vps_plan, disk="40")
+    owner_client.post("/cart/checkout/", {"pay_with": "balance", "idempotency_key": "first"})
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    return order
+
+
+def test_a_pending_order_paid_with_a_saved_card_is_paid_and_the_card_charged_once(
+        owner_client, owner, vps_plan, saved_card):
+    top_up(owner.client, "5.00")
+    order = _pending_order(owner_client, vps_plan)
+
+    response = owner_client.post(f"/orders/{order.pk}/pay/", {
+        "pay_with": f"saved:{saved_card.pk}", "idempotency_key": "tab-1"}, follow=True)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    charges = SandboxTransaction.objects.all()
+    assert [(c.amount, c.status) for c in charges] == [(Decimal("20.00"), "succeeded")]
+    assert personal_account(owner.client).balance == Decimal("5.00")  # the card paid it all
+    assert "not charged" not in response.content.decode()
+    payment = Payment.objects.get()
+    assert payment.invoice_id == order.invoice_id  # one purchase, one invoice
+    assert Invoice.objects.filter(client=owner.client).count() == 1
+    assert order.invoice.status == InvoiceStatus.PAID
+
+
+def test_a_card_chosen_while_the_balance_covers_pays_by_card_and_leaves_the_balance(
+        owner_client, owner, vps_plan, sandbox_method):
+    top_up(owner.client, "100.00")
+    order_vps(owner_client, vps_plan, disk="40")
+
+    started = pay(owner_client, pay_with=f"method:{sandbox_method.pk}")
+
+    assert "/payments/sandbox/" in started["Location"]
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert personal_account(owner.client).balance == Decimal("100.00")
+    sandbox = decide(owner_client, started, "approve")
+    assert sandbox.amount == Decimal("20.00")
+    owner_client.get(sandbox.return_url)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert personal_account(owner.client).balance == Decimal("100.00")
+    assert list(Invoice.objects.values_list("kind", "status")) == [
+        (InvoiceKind.SERVICES, InvoiceStatus.PAID)]
+    assert Payment.objects.get().invoice_id == order.invoice_id
+
+
+def test_bank_transfer_chosen_while_the_balance_covers_waits_for_the_transfer(
+        owner_client, owner, vps_plan, company):
+    from tests.factories.payments import PaymentMethodFactory
+
+    bank = PaymentMethodFactory(company=company, gateway="bank_transfer", name="Bank")
+    top_up(owner.client, "100.00")
+    order_vps(owner_client, vps_plan, disk="40")
+
+    pay(owner_client, pay_with=f"method:{bank.pk}")
+
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert personal_account(owner.client).balance == Decimal("100.00")
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.status) == (Decimal("20.00"), PaymentStatus.PENDING)
+    assert payment.invoice_id == order.invoice_id
+
+
+def test_combining_states_both_parts_and_charges_the_card_only_the_rest(
+        owner_client, owner, vps_plan, sandbox_method):
+    top_up(owner.client, "13.00")
+    order_vps(owner_client, vps_plan, disk="40")
+
+    page = owner_client.get("/cart/").content.decode()
+    assert "13.00 USD from your personal account" in page
+    assert "7.00 USD by " + sandbox_method.name in page
+
+    started = pay(owner_client, pay_with=f"method:{sandbox_method.pk}", use_balance="1")
+    sandbox = decide(owner_client, started, "approve")
+    assert sandbox.amount == Decimal("7.00")
+    owner_client.get(sandbox.return_url)
+
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PAID
+    assert personal_account(owner.client).balance == Decimal("0.00")
+    assert Invoice.objects.count() == 1
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.from_balance) == (Decimal("7.00"), Decimal("13.00"))
+
+
+def test_the_button_says_what_the_gateway_will_charge(owner_client, owner, vps_plan,
+                                                      sandbox_method):
+    top_up(owner.client, "13.00")
+    order_vps(owner_client, vps_plan, disk="40")
+
+    page = owner_client.get("/cart/").content.decode()
+
+    buttons = re.findall(r'data-button(?:-combined)?="([^"]+)"', page)
+    assert "Pay 20.00 USD" in buttons  # the card for the whole amount
+    assert "Pay 7.00 USD" in buttons  # the card for what the balance leaves
+
+
+def test_pay_for_changes_by_card_leaves_the_balance_alone(owner_client, owner, vps_plan,
+                                                          sandbox_method):
+    from datetime import date, timedelta
+
+    from services.models import ServiceAddon
+    from tests.factories.services import ServiceFactory
+
+    expires = date.today() + timedelta(days=20)
+    service = ServiceFactory(client=owner.client, plan=vps_plan, expires_on=expires,
+                             anchor_day=expires.day)
+    ServiceAddon.objects.create(service=service, addon=vps_plan.disk, quantity=Decimal(20))
+    top_up(owner.client, "100.00")
+    response = owner_client.post(f"/cart/services/{service.pk}/change/", {
+        "plan": vps_plan.pk, f"addon_{vps_plan.disk.pk}": "100", "pay_changes": "1"})
+
+    started = owner_client.post(response["Location"], {
+        "pay_with": f"method:{sandbox_method.pk}", "idempotency_key": "change-1"})
+
+    assert "/payments/sandbox/" in started["Location"]
+    assert personal_account(owner.client).balance == Decimal("100.00")
+
+
+def test_a_second_tab_goes_on_with_the_same_gateway_page(owner_client, owner, vps_plan,
+                                                          sandbox_method):
+    order = _pending_order(owner_client, vps_plan)
+    data = {"pay_with": f"method:{sandbox_method.pk}"}
+
+    first = owner_client.post(f"/orders/{order.pk}/pay/", {**data, "idempotency_key": "tab-1"})
+    second = owner_client.post(f"/orders/{order.pk}/pay/", {**data, "idempotency_key": "tab-2"})
+
+    assert first["Location"] == second["Location"]
+    assert "/payments/sandbox/" in first["Location"]
+    assert SandboxTransaction.objects.count() == 1
+    assert Payment.objects.count() == 1
+    page = owner_client.get(f"/orders/{order.pk}/").content.decode()
+    assert "is under way" in page
+    assert "Go on with the payment" in page
+
+
+def test_an_order_with_a_payment_under_way_is_cancelled_after_the_payment(
+        owner_client, owner, vps_plan, sandbox_method):
+    order = _pending_order(owner_client, vps_plan)
+    owner_client.post(f"/orders/{order.pk}/pay/", {"pay_with": f"method:{sandbox_method.pk}",
+                                                  "idempotency_key": "tab-1"})
+
+    refused = owner_client.post(f"/orders/{order.pk}/cancel/", follow=True)
+    assert "is under way" in refused.content.decode()
+    assert Order.objects.get().status == OrderStatus.PENDING_PAYMENT
+
+    payment = Payment.objects.get()
+    owner_client.post(f"/payments/{payment.pk}/cancel/")
+    owner_client.post(f"/orders/{order.pk}/cancel/")
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert order.invoice.status == InvoiceStatus.CANCELLED
+    assert order.invoice.status_note == f"Order #{order.pk} was cancelled."
+
+
+def test_a_declined_saved_card_says_so_and_charges_nothing(owner_client, owner, vps_plan,
+                                                          sandbox_method):
+    declining = SavedPaymentMethod.objects.create(
+        client=owner.client, method=sandbox_method, token="sbx_card_declines",
+        label="Declining card")
+    order = _pending_order(owner_client, vps_plan)
+
+    page = owner_client.post(f"/orders/{order.pk}/pay/", {
+        "pay_with": f"saved:{declining.pk}", "idempotency_key": "k"}, follow=True)
+
+    assert "Declining card was not charged: Card declined" in page.content.decode()
+    assert Order.objects.get().status == OrderStatus.PENDING_PAYMENT
+    assert personal_account(owner.client).balance == 0
+
+
+def test_money_arriving_for_an_order_paid_meanwhile_stays_on_the_balance(
+        owner_client, owner, vps_plan, sandbox_method):
+    order = _pending_order(owner_client, vps_plan)
+    started = owner_client.post(f"/orders/{order.pk}/pay/", {
+        "pay_with": f"method:{sandbox_method.pk}", "idempotency_key": "card"})
+    payment = Payment.objects.get()
+    owner_client.post(f"/payments/{payment.pk}/cancel/")
+    top_up(owner.client, "20.00")
+    owner_client.post(f"/orders/{order.pk}/pay/", {"pay_with": "balance",
+                                                  "idempotency_key": "balance"})
+    assert Order.objects.get().status == OrderStatus.PAID
+
+    # The client finishes the forgotten gateway page after all.
+    sandbox = decide(owner_client, started, "approve")
+    page = owner_client.get(sandbox.return_url, follow=True).content.decode()
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.outcome) == (PaymentStatus.SUCCEEDED, "on_balance")
+    assert f"Order #{order.pk} was already paid" in page
+    assert personal_account(owner.client).balance == Decimal("20.00")
+
+
+def test_paying_directly_pays_the_order_even_with_a_debt_on_the_balance(
+        owner_client, owner, vps_plan, saved_card):
+    from tests.factories.billing import set_credit_limit
+
+    order = _pending_order(owner_client, vps_plan)
+    set_credit_limit(owner.client, "50.00")
+    debit_client(owner.client, "30.00")  # the balance is -30.00, inside the credit limit
+
+    owner_client.post(f"/orders/{order.pk}/pay/", {"pay_with": f"saved:{saved_card.pk}",
+                                                  "idempotency_key": "k"})
+
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert personal_account(owner.client).balance == Decimal("-30.00")
+
+
+def test_a_fee_is_stated_and_on_the_button(owner_client, owner, vps_plan, company):
+    from tests.factories.payments import PaymentMethodFactory
+
+    PaymentMethodFactory(company=company, name="Card with fee", fee_percent=Decimal("3"),
+                         minimum=Decimal("1.00"))
+    order_vps(owner_client, vps_plan, disk="40")
+
+    page = owner_client.get("/cart/").content.decode()
+
+    assert "20.00 USD by Card with fee (+ 0.60 USD fee)" in page
+    assert 'data-button="Pay 20.60 USD"' in page
+
+
+def debit_client(client, amount):
+    from djmoney.money import Money
+
+    from billing.charges import ChargeSpec, charge_post
+    from billing.ledger import system_account
+    from billing.models import AccountKind, ChargeKind
+
+    charge_post(client=client, counter=system_account(AccountKind.REVENUE, "USD"),
+                allow_overdraft=True, spec=ChargeSpec(
+                    ChargeKind.MANUAL, "Earlier debt", Money(amount, "USD"),
+                    idempotency_key=f"debt-{client.pk}"))
