@@ -10,8 +10,8 @@ from djmoney.money import Money
 from accounts.models import Client, Company
 from billing.models import TaxRate
 from payments.gateways import GatewayResult
-from payments.models import Gateway, PaymentMethod, PaymentStatus
-from payments.processing import payment_apply, payment_create
+from payments.models import Gateway, PaymentMethod, PaymentStatus, SandboxTransaction
+from payments.processing import payment_apply, payment_create, payment_refresh, payment_start
 
 
 def _method(company, name, gateway, currency, **fields) -> PaymentMethod:
@@ -39,10 +39,16 @@ def seed() -> None:
     if client.payments.exists():
         return
     owner = client.memberships.get(is_owner=True).user
+    # A card top-up paid at the sandbox with the card saved, as a client would: the
+    # sandbox keeps its side of the payment, so staff can refund it, and the saved card
+    # pays the demo's pending order in one click.
     paid, _ = payment_create(client=client, method=card, amount=Money("150.00", "USD"),
-                             idempotency_key="demo-topup-1", user=owner)
-    payment_apply(payment_id=paid.pk, source="demo",
-                  result=GatewayResult(status=PaymentStatus.SUCCEEDED, reference="demo-1"))
+                             idempotency_key="demo-topup-1", user=owner, save_method=True)
+    payment_start(paid, return_url="", cancel_url="")
+    paid.refresh_from_db()
+    SandboxTransaction.objects.filter(reference=paid.gateway_reference).update(
+        status=SandboxTransaction.Status.SUCCEEDED, card_token="sbx_card_demo4242")
+    payment_refresh(paid, source="demo")
     pending, _ = payment_create(client=client, method=bank, amount=Money("200.00", "USD"),
                                 idempotency_key="demo-bank-1", user=owner)
     payment_apply(payment_id=pending.pk, source="demo",

@@ -1,8 +1,10 @@
 """Screenshots of the pages of a running platform (`make run`), to look at.
 
     .venv/bin/python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out var/screenshots]
+        [--only REGEX] [--widths 1280,390]
 
-Signs in with the demo logins and saves one PNG per page. Uses Debian's Chromium.
+Signs in with the demo logins and saves one PNG per page and width (``name.png`` at 1280
+px, ``name-390.png`` on a phone). Uses Debian's Chromium.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ PAGES = [
         ("client-add-funds", "/payments/add-funds/"),
         ("client-credits", "/payments/credits/"),
         ("client-invoices", "/finances/invoices/"),
+        ("client-invoice-due", "first:/finances/invoices/:#due a.btn"),
+        ("client-order-pending", "first:/orders/:main a[href^='/orders/']"),
+        ("client-cart", "/cart/"),
         ("client-expenses", "/finances/expenses/"),
         ("client-promised-payment", "/finances/promised-payment/"),
         ("client-payment-methods", "/payments/methods/"),
@@ -82,21 +87,28 @@ def main() -> None:
     parser.add_argument("--base", default="http://127.0.0.1:8000")
     parser.add_argument("--out", default="var/screenshots")
     parser.add_argument("--only", default="", help="regex of page names to take")
+    parser.add_argument("--widths", default="1280,390", help="viewport widths, comma-separated")
     options = parser.parse_args()
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
-        for login, pages in PAGES:
-            context = browser.new_context(viewport={"width": 1280, "height": 860})
+        for (login, pages), width in [(entry, int(w)) for entry in PAGES
+                                      for w in options.widths.split(",")]:
+            context = browser.new_context(viewport={"width": width, "height": 860})
             page = context.new_page()
             if login:
                 _sign_in(page, options.base, login)
             for name, path in pages:
                 if options.only and not re.search(options.only, name):
                     continue
-                if path.startswith("service:"):
+                if path.startswith("first:"):  # a list, then its first link matching
+                    _list, selector = path.split(":", 2)[1:]
+                    page.goto(options.base + _list)
+                    page.click(f"{selector} >> nth=0")
+                    page.wait_for_load_state()
+                elif path.startswith("service:"):
                     page.goto(options.base + "/services/")
                     page.click(f"table >> text={path.split(':', 1)[1]}")
                     page.wait_for_load_state()
@@ -117,8 +129,9 @@ def main() -> None:
                 else:
                     page.goto(options.base + path)
                 page.wait_for_load_state("networkidle")  # htmx parts loaded
-                page.screenshot(path=str(out / f"{name}.png"), full_page=True)
-                print(out / f"{name}.png")
+                suffix = "" if width == 1280 else f"-{width}"
+                page.screenshot(path=str(out / f"{name}{suffix}.png"), full_page=True)
+                print(out / f"{name}{suffix}.png")
             context.close()
         browser.close()
 

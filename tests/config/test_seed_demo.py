@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Client
 from billing.audit import audit
 from billing.models import BillingDay, Charge, ChargeKind, Transaction
+from payments.models import Payment, SandboxTransaction
 from services.models import Charging, Service
 
 pytestmark = pytest.mark.django_db
@@ -35,3 +36,9 @@ def test_the_demo_is_seeded_once_and_its_clock_has_run(capsys):
     assert days == [activated + timedelta(days=n)
                     for n in range((timezone.localdate() - activated).days)]
     assert "client@example.com" in capsys.readouterr().out
+    # The demo's card top-up is known to the sandbox (so staff can refund it) and saved
+    # (so the pending order can be paid with it).
+    top_up = Payment.objects.get(idempotency_key="demo-topup-1")
+    assert SandboxTransaction.objects.get(reference=top_up.gateway_reference).status == \
+        "succeeded"
+    assert top_up.saved_method.client.email == "client@example.com"

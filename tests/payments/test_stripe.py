@@ -202,3 +202,69 @@ def test_a_timeout_leaves_the_payment_unknown_until_the_gateway_is_asked_again(
     assert payment.status == PaymentStatus.SUCCEEDED
     assert api.requests[0][2]["Idempotency-Key"] == f"payment-{payment.pk}-offsession"
     assert personal_account(client).balance == Decimal("25.00")
+
+
+def test_a_refund_stripe_confirms_later_is_held_then_settled_by_asking_again(
+        stripe_api, card_method):
+    from payments.models import Refund
+    from payments.refunds import refund_ask
+
+    client, method = card_method
+    api = stripe_api({("POST", SESSION): ("checkout_session_create.json", 200),
+                      ("GET", f"{SESSION}/{SESSION_ID}"): ("checkout_session_retrieve_paid.json",
+                                                           200),
+                      ("POST", "/v1/refunds"): ("refund_create_pending.json", 200),
+                      ("GET", "/v1/refunds/re_3QkTSt2eZvKYlo2C1pEnD1nG"): (
+                          "refund_retrieve_succeeded.json", 200)})
+    payment, _ = payment_create(client=client, method=method, amount=Money("50.00", "USD"),
+                                idempotency_key="k", user=None)
+    payment_start(payment, return_url="http://t/r/", cancel_url="http://t/c/")
+    payment = payment_refresh(Payment.objects.get(pk=payment.pk))
+
+    refund = refund_payment(payment=payment, amount=Money("20.00", "USD"), reason="Goodwill",
+                            actor=StaffFactory(), idempotency_key="r")
+
+    assert refund.status == Refund.Status.PENDING
+    account = personal_account(client)
+    assert (account.balance, account.held) == (Decimal("50.00"), Decimal("20.00"))
+
+    refund = refund_ask(refund, actor=None)
+
+    assert api.requests[-1][:2] == ("GET", "/v1/refunds/re_3QkTSt2eZvKYlo2C1pEnD1nG")
+    assert refund.status == Refund.Status.SUCCEEDED
+    account.refresh_from_db()
+    assert (account.balance, account.held) == (Decimal("30.00"), Decimal("0"))
+
+
+def test_a_refund_stripe_did_not_answer_is_asked_again_with_the_same_key(
+        stripe_api, card_method):
+    from payments.models import Refund
+    from payments.refunds import refund_ask
+
+    client, method = card_method
+    stripe_api({("POST", SESSION): ("checkout_session_create.json", 200),
+                ("GET", f"{SESSION}/{SESSION_ID}"): ("checkout_session_retrieve_paid.json", 200)})
+    payment, _ = payment_create(client=client, method=method, amount=Money("50.00", "USD"),
+                                idempotency_key="k", user=None)
+    payment_start(payment, return_url="http://t/r/", cancel_url="http://t/c/")
+    payment = payment_refresh(Payment.objects.get(pk=payment.pk))
+
+    class Unreachable(RecordedStripe):
+        def request(self, *args, **kwargs):
+            raise stripe.APIConnectionError("timed out")
+
+    StripeGateway.http_client = Unreachable({})
+    try:
+        refund = refund_payment(payment=payment, amount=Money("20.00", "USD"),
+                                reason="Goodwill", actor=StaffFactory(), idempotency_key="r")
+    finally:
+        StripeGateway.http_client = None
+    assert (refund.status, refund.gateway_reference) == (Refund.Status.PENDING, "")
+    assert personal_account(client).balance == Decimal("50.00")
+
+    api = stripe_api({("POST", "/v1/refunds"): ("refund_create.json", 200)})
+    refund = refund_ask(refund, actor=None)
+
+    assert api.requests[0][2]["Idempotency-Key"] == f"refund-{refund.pk}"
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert personal_account(client).balance == Decimal("30.00")
