@@ -195,6 +195,7 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str,
                       now: datetime | None = None) -> CreditNote:
     """Credit ``amount`` (gross, tax included) of an issued invoice, e.g. for a refund
     or a downgrade. The credit notes of an invoice never add up to more than it."""
+    lock_accounts(personal_account(invoice.client))  # the account before the invoice row
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     now = now or timezone.now()
     if invoice.status == InvoiceStatus.DRAFT:

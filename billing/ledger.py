@@ -184,19 +184,22 @@ class HoldRefused(LedgerError):
 
 
 @transaction.atomic
-def hold_place(*, client: Client, amount: Money, key: str, reason: str) -> AccountHold:
+def hold_place(*, client: Client, amount: Money, key: str, reason: str,
+               within_credit_limit: bool = False) -> AccountHold:
     """Set ``amount`` of the client's balance aside under ``key`` (the same key again
-    returns the first hold). The balance itself, not the credit limit, must have it: what
-    is held is on its way out of the account."""
+    returns the first hold). What the balance itself has must cover it (money on its way
+    back to a card), or, ``within_credit_limit``, what may be spent (the part of a
+    purchase the balance pays while a card pays the rest)."""
     account = personal_account(client)
     account = lock_accounts(account)[account.pk]
     existing = AccountHold.objects.filter(key=key).first()
     if existing is not None:
         return existing
-    if account.balance - account.held < amount.amount:
+    free = account.available if within_credit_limit else Money(account.balance - account.held,
+                                                               account.currency)
+    if free.amount < amount.amount:
         raise HoldRefused(_("The balance does not cover %(amount)s: %(free)s is free.") % {
-            "amount": format_money(amount),
-            "free": format_money(Money(account.balance - account.held, account.currency))})
+            "amount": format_money(amount), "free": format_money(free)})
     hold = AccountHold.objects.create(account=account, amount=amount.amount,
                                       currency=account.currency, key=key, reason=reason[:255])
     LedgerAccount.objects.filter(pk=account.pk).update(held=F("held") + amount.amount)

@@ -32,7 +32,9 @@ def invoices(request):
     client = request.client_context.client
     page = Paginator(invoice_list(client=client), 25).get_page(request.GET.get("page"))
     due = list(invoice_list(client=client).filter(status=InvoiceStatus.NEW)[:DUE_SHOWN])
-    return render(request, "billing/invoices.html", {"page": page, "due": due})
+    return render(request, "billing/invoices.html", {
+        "page": page, "due": due,
+        "can_manage": request.client_context.can(Area.FINANCES, Access.MANAGE)})
 
 
 @client_area(Area.FINANCES)

@@ -206,35 +206,33 @@ def order_pay_from_balance(*, order: Order, user: User | None, request=None,
     client = order.client
     account = personal_account(client)
     account = lock_accounts(account)[account.pk]
-    order = Order.objects.select_for_update(of=("self",)).select_related("invoice").get(pk=order.pk)
+    order = order_lock(order)
     if order.status == OrderStatus.PAID:
         return order
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise CheckoutError(_("Order #%(number)s is %(status)s.") % {
-            "number": order.pk, "status": order.get_status_display().lower()})
+    order_must_wait_for_payment(order)
     if paid_by is None:
         under_way = open_payment_for(order.invoice_id)
         if under_way is not None:
             raise PaymentUnderWay(under_way)
     items = list(order.items.select_related("service__plan", "new_plan"))
-    debits = [i for i in items if i.net + _tax(i) > 0]
+    debits = _charged(items)
     credits = [i for i in items if i.net < 0]
-    currency = order.currency
-    gross = money_sum((Money(i.net + _tax(i), currency) for i in debits), currency)
+    # What the order takes from the balance is its total: the charged items less the
+    # downgrade credits, which are posted first (all in this one transaction).
+    due = order.total_money
+    direct = paid_by is not None and paid_by.from_balance == 0 and paid_by.amount >= due.amount
+    if not direct and due.amount > 0 and account.available.amount < due.amount:
+        raise InsufficientFunds(account, due)
+    for item in credits:
+        _credit_downgrade(order, item, user)
     if debits:
-        direct = (paid_by is not None and paid_by.from_balance == 0
-                  and paid_by.amount >= gross.amount)
-        if not direct and account.available.amount < gross.amount:
-            raise InsufficientFunds(account, gross)
         invoice = order_invoice(order)
         record, _created = charges_post(
             client=client, idempotency_key=f"order:{order.pk}", actor=user, invoice=invoice,
             description=f"Order #{order.pk}", charges=[_charge(order, i) for i in debits],
-            counter=_counter_legs(order, debits), allow_overdraft=direct)
+            counter=_counter_legs(order, debits), allow_overdraft=True)  # covered above
         invoice_mark_paid(invoice_id=invoice.pk, payment_transaction=record)
         order.invoice, order.transaction = invoice, record
-    for item in credits:
-        _credit_downgrade(order, item, user)
     order.status = OrderStatus.PAID
     order.paid_at = timezone.now()
     order.save(update_fields=["status", "paid_at", "invoice", "transaction"])
@@ -246,16 +244,33 @@ def order_pay_from_balance(*, order: Order, user: User | None, request=None,
     return order
 
 
+def order_lock(order: Order) -> Order:
+    """The order re-read under its row lock (the client's account is locked first)."""
+    return (Order.objects.select_for_update(of=("self",)).select_related("invoice")
+            .get(pk=order.pk))
+
+
+def order_must_wait_for_payment(order: Order) -> None:
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise CheckoutError(_("Order #%(number)s is %(status)s.") % {
+            "number": order.pk, "status": order.get_status_display().lower()})
+
+
 def order_invoice(order: Order) -> Invoice:
     """The order's invoice: the one issued for it while it waits to be paid, else a new
     one (once, under the order's lock: one purchase, one invoice)."""
     if order.invoice is not None and order.invoice.status == InvoiceStatus.NEW:
         return order.invoice
-    items = [i for i in order.items.select_related("service") if i.net + _tax(i) > 0]
-    invoice = _invoice(order, items)
+    invoice = _invoice(order, _charged(order.items.select_related("service")))
     Order.objects.filter(pk=order.pk).update(invoice=invoice)
     order.invoice = invoice
     return invoice
+
+
+def _charged(items) -> list[OrderItem]:
+    """The items of an order that charge the client (its invoice's lines); the others are
+    free or credit a downgrade."""
+    return [item for item in items if item.net + _tax(item) > 0]
 
 
 def _tax(item: OrderItem) -> Decimal:
@@ -352,10 +367,8 @@ def _apply(item: OrderItem, user: User | None) -> None:
 @transaction.atomic
 def order_cancel(*, order: Order, user: User, request=None) -> Order:
     """Cancel a pending order: its new services are deleted, its promo use released."""
-    order = Order.objects.select_for_update(of=("self",)).select_related("invoice").get(pk=order.pk)
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise CheckoutError(_("Order #%(number)s is %(status)s.") % {
-            "number": order.pk, "status": order.get_status_display().lower()})
+    order = order_lock(order)
+    order_must_wait_for_payment(order)
     under_way = open_payment_for(order.invoice_id)
     if under_way is not None:
         raise PaymentUnderWay(under_way)

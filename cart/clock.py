@@ -116,7 +116,7 @@ def _run(as_of: date, report: DayReport, *, charge_saved: bool, chunk_size: int,
             report.amounts[currency] = report.amounts.get(currency, Decimal(0)) + amount
         report.unpaid.extend(result.unpaid)
         low_balance.extend(result.low_balance)
-    protected = renewals.services_with_payment_in_flight()
+    protected = renewals.services_with_payment_in_flight(as_of)
     report.suspended_unpaid = charging.suspend_unpaid(report.unpaid, as_of, protected=protected)
     report.overages = charging.charge_overages(as_of)
     report.suspended_expired = charging.suspend_expired(as_of, protected=protected)

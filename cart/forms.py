@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy
 from djmoney.money import Money
 
 from cart.models import Agreement
-from cart.order_payments import PayChoice, PayPlan, pay_plan
+from cart.order_payments import PayChoice, PayPlan, pay_plan, plan_refusal
 from core.money import format_money
+from payments.forms import key_field
 from payments.models import PaymentMethod, PaymentPurpose, SavedPaymentMethod
 from payments.processing import methods_for
 from services.models import AddonKind, TariffPlan
@@ -107,7 +108,7 @@ class RenewForm(forms.Form):
 @dataclass(frozen=True)
 class PayOption:
     """One way to pay, with what it costs the client: in full, and (when the balance
-    pays part) with the balance first."""
+    pays part) with the balance first; a plan the method's limits refuse says why."""
 
     value: str
     label: str
@@ -116,24 +117,35 @@ class PayOption:
     full: PayPlan | None
     combined: PayPlan | None
 
-    def summary(self, plan: PayPlan) -> str:
-        return plan_summary(plan, self.method.name if self.method else "")
+    def _text(self, plan: PayPlan | None) -> tuple[str, str]:
+        """(summary, button) of a plan; no button when the method refuses it."""
+        if plan is None:
+            return "", ""
+        refusal = plan_refusal(plan, self.method)
+        if refusal:
+            return refusal, ""
+        return plan_summary(plan, self.method.name if self.method else ""), plan_button(plan)
 
     @property
     def summary_full(self) -> str:
-        return self.summary(self.full) if self.full else ""
-
-    @property
-    def summary_combined(self) -> str:
-        return self.summary(self.combined) if self.combined else ""
+        return self._text(self.full)[0]
 
     @property
     def button(self) -> str:
-        return plan_button(self.full) if self.full else _("Pay")
+        return self._text(self.full)[1] if self.full else _("Pay")
+
+    @property
+    def summary_combined(self) -> str:
+        return self._text(self.combined)[0]
 
     @property
     def button_combined(self) -> str:
-        return plan_button(self.combined) if self.combined else ""
+        return self._text(self.combined)[1]
+
+    @property
+    def unavailable(self) -> bool:
+        """Neither in full nor with the balance first can this method pay."""
+        return self.full is not None and not self.button and not self.button_combined
 
 
 def plan_summary(plan: PayPlan, method_name: str) -> str:
@@ -148,12 +160,7 @@ def plan_summary(plan: PayPlan, method_name: str) -> str:
         if plan.fee.amount > 0:
             part += " " + _("(+ %(fee)s fee)") % {"fee": format_money(plan.fee)}
         parts.append(part)
-    text = " + ".join(parts)
-    if plan.surplus.amount > 0:
-        text += ". " + _("%(surplus)s of it stays on your balance (the smallest payment "
-                         "by %(method)s).") % {"surplus": format_money(plan.surplus),
-                                               "method": method_name}
-    return text
+    return " + ".join(parts)
 
 
 def plan_button(plan: PayPlan) -> str:
@@ -171,7 +178,11 @@ class PayForm(forms.Form):
     pay_with = forms.ChoiceField(widget=forms.RadioSelect, label=gettext_lazy("Pay with"))
     use_balance = forms.BooleanField(required=False, initial=True,
                                      label=gettext_lazy("Use my balance first"))
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # What could be spent when the page was shown: the split confirmed was worked out
+    # from it, so a balance that moved meanwhile is noticed, not silently re-split.
+    balance_seen = forms.DecimalField(widget=forms.HiddenInput, required=False,
+                                      max_digits=19, decimal_places=4)
+    idempotency_key = key_field()
 
     def __init__(self, *args, client, available: Money, total: Money | None = None,
                  **kwargs):
@@ -180,7 +191,7 @@ class PayForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.client = client
         self.total, self.available = total, available
-        self.covers = total is None or available >= total
+        self.covers = total is None or total.amount <= 0 or available >= total
         self.can_combine = total is not None and 0 < available.amount < total.amount
         self.options = self._options()
         self.fields["pay_with"].choices = [(o.value, o.label) for o in self.options]
@@ -188,6 +199,7 @@ class PayForm(forms.Form):
             self.fields["pay_with"].initial = self.options[0].value
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+            self.initial.setdefault("balance_seen", available.amount)
 
     def _options(self) -> list[PayOption]:
         def plans(method):
@@ -200,10 +212,13 @@ class PayForm(forms.Form):
             return full, combined
 
         options = []
+        charges_nothing = self.total is not None and self.total.amount <= 0
         if self.covers:
             full = pay_plan(total=self.total, available=self.available, method=None,
                             use_balance=True) if self.total is not None else None
             options.append(PayOption("balance", _("Personal account"), None, None, full, None))
+        if charges_nothing:  # a downgrade's credit covers it: nothing for a method to pay
+            return options
         for saved in self.client.saved_methods.filter(
                 is_active=True, method__is_enabled=True,
                 method__for_direct_payment=True).select_related("method"):
@@ -216,7 +231,10 @@ class PayForm(forms.Form):
 
     @property
     def selected(self) -> PayOption | None:
-        value = self.data.get("pay_with") if self.is_bound else self.fields["pay_with"].initial
+        if self.is_bound:
+            value = self.data.get("pay_with")
+        else:  # the first way that can pay
+            value = next((o.value for o in self.options if not o.unavailable), None)
         return next((o for o in self.options if o.value == value), None)
 
     @property
@@ -229,25 +247,30 @@ class PayForm(forms.Form):
         option = self.selected
         if option is None:
             return ""
-        plan = option.combined if self.uses_balance and option.combined else option.full
-        return option.summary(plan) if plan is not None else ""
+        return option.summary_combined if self.uses_balance and option.combined \
+            else option.summary_full
 
     def button(self) -> str:
         option = self.selected
         if option is None:
-            return _("Pay")
+            return ""
         return option.button_combined if self.uses_balance and option.combined \
             else option.button
 
+    def problem(self) -> str:
+        """What is wrong with a submitted form, in one sentence."""
+        if self["pay_with"].errors:
+            return _("Choose how to pay.")
+        return next((str(errors[0]) for errors in self.errors.values()), "")
+
     def choice(self) -> PayChoice:
         option = next(o for o in self.options if o.value == self.cleaned_data["pay_with"])
-        if option.saved is not None:
-            return PayChoice("saved", saved=option.saved,
-                             use_balance=self.cleaned_data.get("use_balance", False))
-        if option.method is not None:
-            return PayChoice("method", method=option.method,
-                             use_balance=self.cleaned_data.get("use_balance", False))
-        return PayChoice("balance")
+        if option.method is None:
+            return PayChoice("balance")
+        return PayChoice("saved" if option.saved else "method", method=option.method,
+                         saved=option.saved,
+                         use_balance=self.cleaned_data.get("use_balance", False),
+                         balance_seen=self.cleaned_data.get("balance_seen"))
 
 
 class PromoForm(forms.Form):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.urls import reverse
@@ -24,11 +25,13 @@ from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from accounts.models import User
-from billing.ledger import InsufficientFunds, lock_accounts, personal_account
+from billing.ledger import InsufficientFunds, LedgerError, lock_accounts, personal_account
 from cart.checkout import (
     CheckoutError,
     PaymentUnderWay,
     order_invoice,
+    order_lock,
+    order_must_wait_for_payment,
     order_pay_from_balance,
 )
 from cart.models import Order, OrderStatus
@@ -44,6 +47,7 @@ from payments.models import (
 from payments.processing import (
     PaymentError,
     charge_saved_payment,
+    check_limits,
     open_payment_for,
     payment_continue_url,
     payment_create,
@@ -61,6 +65,7 @@ class PayChoice:
     method: PaymentMethod | None = None
     saved: SavedPaymentMethod | None = None
     use_balance: bool = False
+    balance_seen: Decimal | None = None  # what could be spent when the client chose
 
     @property
     def payment_method(self) -> PaymentMethod | None:
@@ -82,17 +87,13 @@ class PayPlan:
         """What the gateway charges: the method's part and its fee."""
         return self.by_method + self.fee
 
-    @property
-    def surplus(self) -> Money:
-        """What the method pays beyond the total (its minimum): left on the balance."""
-        return self.from_balance + self.by_method - self.total
-
 
 def pay_plan(*, total: Money, available: Money, method: PaymentMethod | None,
              use_balance: bool) -> PayPlan:
     """The one rule of splitting a total between the balance and a method. Without a
     method, the balance pays it all; with one, the balance pays what it can only when
-    the client asks for it, and the method pays the rest (at least its minimum)."""
+    the client asks for it, and the method pays exactly the rest (within the method's
+    limits: ``plan_refusal``)."""
     nothing = zero(str(total.currency))
     if method is None:
         return PayPlan(total, total, nothing, nothing)
@@ -100,10 +101,19 @@ def pay_plan(*, total: Money, available: Money, method: PaymentMethod | None,
     if use_balance and available.amount > 0:
         from_balance = min(available, total)
     by_method = total - from_balance
-    if by_method.amount > 0:
-        by_method = max(by_method, Money(method.minimum, method.currency))
     fee = method.fee_for(by_method) if by_method.amount > 0 else nothing
     return PayPlan(total, from_balance, by_method, fee)
+
+
+def plan_refusal(plan: PayPlan, method: PaymentMethod | None) -> str:
+    """Why the method cannot pay its part of the plan (its minimum or maximum), or ""."""
+    if method is None or plan.by_method.amount <= 0:
+        return ""
+    try:
+        check_limits(method, plan.by_method)
+    except PaymentError as error:
+        return str(error)
+    return ""
 
 
 @dataclass(frozen=True)
@@ -118,25 +128,33 @@ def order_pay(*, order: Order, user: User | None, choice: PayChoice, idempotency
               return_url_for: Callable[[Payment], str] | None = None,
               purpose: str = PaymentPurpose.ORDER, request=None) -> CheckoutResult:
     """Pay a pending order as the client chose; never charges a method twice for it."""
+    order = Order.objects.get(pk=order.pk)
+    if order.status == OrderStatus.PAID:  # a double submit, a tab left open
+        return CheckoutResult(order, message=_("Order #%(number)s is paid.") % {
+            "number": order.pk})
     if choice.kind == "balance":
         try:
             paid = order_pay_from_balance(order=order, user=user, request=request)
         except InsufficientFunds as error:
             raise CheckoutError(_("Your balance does not cover the order (%(why)s) Choose a "
                                   "payment method.") % {"why": error}) from error
-        except PaymentUnderWay as error:
-            return _under_way(order, error.payment)
         return CheckoutResult(paid, message=_("Paid from your personal account."))
     try:
         payment, created = _attempt(order=order, choice=choice, user=user, purpose=purpose,
                                     key=idempotency_key, request=request)
-    except PaymentError as error:
+    except (PaymentError, LedgerError) as error:
         raise CheckoutError(str(error)) from error
     if payment is None:  # the balance covered it all
         return CheckoutResult(Order.objects.get(pk=order.pk),
                               message=_("Paid from your personal account."))
     if not created:
-        return _under_way(order, payment)
+        if not payment.is_open:  # the same form again, after its payment ended
+            raise CheckoutError(_("This form was already sent, and its payment has ended. "
+                                  "Choose again on this page."))
+        if (payment.method_id, payment.saved_method_id) != (
+                choice.payment_method.pk, choice.saved.pk if choice.saved else None):
+            raise PaymentUnderWay(payment)  # another way was chosen meanwhile: say so
+        return _under_way(order, payment)  # the same choice again (a tab, a double click)
     if choice.saved is not None:
         return _after_saved_charge(order, charge_saved_payment(payment))
     back = return_url_for(payment) if return_url_for else ""
@@ -155,10 +173,8 @@ def _attempt(*, order: Order, choice: PayChoice, user: User | None, purpose: str
     before the gateway is called. Returns (None, False) when the balance paid it all."""
     account = personal_account(order.client)
     account = lock_accounts(account)[account.pk]  # the account before the order, always
-    order = Order.objects.select_for_update(of=("self",)).select_related("invoice").get(pk=order.pk)
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise CheckoutError(_("Order #%(number)s is %(status)s.") % {
-            "number": order.pk, "status": order.get_status_display().lower()})
+    order = order_lock(order)
+    order_must_wait_for_payment(order)
     under_way = open_payment_for(order.invoice_id)
     if under_way is not None:
         return under_way, False
@@ -166,6 +182,12 @@ def _attempt(*, order: Order, choice: PayChoice, user: User | None, purpose: str
     if choice.saved is not None and (choice.saved.client_id != order.client_id
                                      or not choice.saved.is_active):
         raise CheckoutError(_("Choose one of your saved payment methods."))
+    if choice.use_balance and choice.balance_seen is not None \
+            and account.available.amount != choice.balance_seen:
+        # The split the client confirmed was worked out from another balance.
+        raise CheckoutError(_("Your balance changed since the page was shown (%(now)s can "
+                              "be used now): check what comes from where and confirm "
+                              "again.") % {"now": format_money(account.available)})
     plan = pay_plan(total=order.total_money, available=account.available, method=method,
                     use_balance=choice.use_balance)
     if plan.by_method.amount <= 0:
@@ -177,10 +199,8 @@ def _attempt(*, order: Order, choice: PayChoice, user: User | None, purpose: str
         idempotency_key=f"order:{order.pk}:{key}", purpose=purpose, invoice=invoice,
         from_balance=plan.from_balance, saved=choice.saved, request=request)
     if created:
-        Order.objects.filter(pk=order.pk).update(payment=payment)
         Payment.objects.filter(pk=payment.pk).update(details={
-            **payment.details, "order": order.pk,
-            "return_to": reverse("cart:order", args=[order.pk])})
+            **payment.details, "return_to": reverse("cart:order", args=[order.pk])})
         payment.refresh_from_db()
     return payment, created
 

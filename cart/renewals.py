@@ -103,8 +103,15 @@ def _failed(service: Service, reason: str) -> None:
            context={"service": service, "reason": reason, "expires_on": service.expires_on})
 
 
-def services_with_payment_in_flight() -> set[int]:
-    """Services whose payment a gateway has not answered yet: never suspended meanwhile."""
-    pending = Order.objects.filter(status=OrderStatus.PENDING_PAYMENT,
-                                   invoice__payments__status__in=OPEN_STATUSES)
+# A payment still open this long after it started protects its services no more: a
+# bank transfer nobody makes must not keep a service running for ever.
+IN_FLIGHT_DAYS = 3
+
+
+def services_with_payment_in_flight(as_of: date) -> set[int]:
+    """Services whose payment a gateway has not answered yet (started within
+    ``IN_FLIGHT_DAYS``): never suspended meanwhile."""
+    pending = Order.objects.filter(
+        status=OrderStatus.PENDING_PAYMENT, invoice__payments__status__in=OPEN_STATUSES,
+        invoice__payments__created_at__date__gte=as_of - timedelta(days=IN_FLIGHT_DAYS))
     return set(pending.values_list("items__service_id", flat=True))

@@ -25,7 +25,7 @@ from cart.forms import ChangeForm, OrderForm, PayForm, PromoForm, RenewForm
 from cart.models import CartItem, ItemKind, Order, OrderStatus, PromoCode
 from cart.order_payments import CheckoutResult, order_pay
 from cart.pricing import ItemError, ItemSpec, promo_problem, quote
-from payments.models import Payment
+from payments.models import Payment, PaymentStatus
 from payments.processing import open_payment_for, payment_continue_url
 from services.models import Service, TariffPlan
 from services.selectors import service_get
@@ -121,8 +121,15 @@ def cart_view(request):
     return render(request, "cart/cart.html", {
         "cart": cart, "items": items, "quote": priced, "problem": problem, "notices": notices,
         "account": account, "agreements": missing, "pay_form": pay_form,
-        "promo_form": PromoForm(),
+        "promo_form": PromoForm(), "can_pay": _can_pay(request),
     })
+
+
+def _can_pay(request) -> bool:
+    """Paying takes both rights: buying services and spending the account's money."""
+    context = request.client_context
+    return context.can(Area.FINANCES, Access.MANAGE) and context.can(Area.SERVICES,
+                                                                       Access.MANAGE)
 
 
 @require_POST
@@ -174,7 +181,7 @@ def _checkout(request, *, item_ids):
         raise Http404
     form = PayForm(request.POST, client=client, available=personal_account(client).available)
     if not form.is_valid():
-        messages.error(request, _("Choose how to pay."))
+        messages.error(request, form.problem())
         return redirect("cart:cart")
     try:
         with transaction.atomic():
@@ -186,10 +193,15 @@ def _checkout(request, *, item_ids):
             order = order_create(client=client, user=request.user, item_ids=item_ids,
                                  idempotency_key=form.cleaned_data["idempotency_key"],
                                  request=request)
-        result = _pay(request, order, form)
     except CheckoutError as error:
         messages.error(request, str(error))
         return redirect("cart:cart")
+    try:
+        result = _pay(request, order, form)
+    except CheckoutError as error:  # the order stands, waiting: say so where it is
+        messages.error(request, _("Order #%(number)s waits for payment. %(why)s") % {
+            "number": order.pk, "why": error})
+        return redirect("cart:order", pk=order.pk)
     return _after_pay(request, result)
 
 
@@ -201,18 +213,20 @@ def _pay(request, order: Order, form: PayForm) -> CheckoutResult:
     result = order_pay(order=order, user=request.user, choice=form.choice(),
                        idempotency_key=form.cleaned_data["idempotency_key"],
                        return_url_for=back, request=request)
-    if result.under_way is not None and result.under_way.saved_method_id \
-            and not result.redirect_url:
+    under_way = result.under_way
+    if under_way is not None and under_way.saved_method_id \
+            and under_way.status == PaymentStatus.NEW:
         result = _wait_for_card(result)
     return result
 
 
 def _wait_for_card(result: CheckoutResult) -> CheckoutResult:
-    """Another tab is charging the saved card for this order right now: its answer comes
-    within seconds, so wait for it rather than show a payment in flight."""
-    deadline = time.monotonic() + 15
+    """Another request (a second tab, a double click) is charging the saved card for this
+    order right now: its answer comes within seconds, so wait for it rather than show a
+    payment in flight. (An Unknown answer is left to the resolver: no waiting for it.)"""
+    deadline = time.monotonic() + 10
     payment = result.under_way
-    while payment.is_open and time.monotonic() < deadline:
+    while payment.status == PaymentStatus.NEW and time.monotonic() < deadline:
         time.sleep(0.2)
         payment = Payment.objects.get(pk=payment.pk)
     order = Order.objects.get(pk=result.order.pk)
@@ -250,7 +264,9 @@ def _order_get(request, pk: int) -> Order:
 @client_area(Area.SERVICES)
 def order_detail(request, pk: int):
     order = _order_get(request, pk)
-    context = {"order": order, "items": order.items.select_related("service__plan")}
+    context = {"order": order, "items": order.items.select_related("service__plan"),
+               "can_pay": request.client_context.can(Area.FINANCES, Access.MANAGE),
+               "can_cancel": request.client_context.can(Area.SERVICES, Access.MANAGE)}
     if order.status == OrderStatus.PENDING_PAYMENT:
         under_way = open_payment_for(order.invoice_id)
         account = personal_account(order.client)
@@ -269,7 +285,7 @@ def order_pay_view(request, pk: int):
     form = PayForm(request.POST, client=order.client,
                    available=personal_account(order.client).available)
     if not form.is_valid():
-        messages.error(request, _("Choose how to pay."))
+        messages.error(request, form.problem())
         return redirect("cart:order", pk=pk)
     try:
         result = _pay(request, order, form)
@@ -387,7 +403,7 @@ def pay_item(request, item_id: int):
                    today=timezone.localdate())
     account = personal_account(client)
     return render(request, "cart/pay_item.html", {
-        "item": item, "quote": priced, "account": account,
+        "item": item, "quote": priced, "account": account, "can_pay": _can_pay(request),
         "pay_form": PayForm(client=client, available=account.available, total=priced.total)})
 
 

@@ -29,7 +29,7 @@ def _has_nul(request) -> bool:
         return True
     if request.method != "POST":
         return False
-    content_type = request.META.get("CONTENT_TYPE", "")
+    content_type = request.META.get("CONTENT_TYPE", "").lower()
     if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         return False  # webhooks and APIs read their own bodies
     values = [v for _key, vs in request.POST.lists() for v in vs]

@@ -116,16 +116,18 @@ class AmountError(ValueError):
 
 # ASCII digits only (``Decimal`` would also take Arabic-Indic or full-width digits, an
 # exponent, "NaN" or "Infinity"), one optional point or comma before the decimals.
-_AMOUNT = re.compile(r"(?P<sign>-?)(?P<digits>[0-9]{1,20}(?:[.,][0-9]{1,20})?)", re.ASCII)
+_AMOUNT = re.compile(
+    r"(?P<sign>-?)(?P<whole>[0-9]{1,20})(?:(?P<mark>[.,])(?P<fraction>[0-9]{1,20}))?", re.ASCII)
 
 
 def parse_amount(raw: object, currency: str, *, signed: bool = False,
                  ceiling: Decimal = AMOUNT_CEILING) -> Money:
     """The one parser of amounts people type: ``25``, ``25.00`` or ``25,00``.
 
-    Accepts ASCII digits with at most the currency's minor-unit places, greater than
-    zero (or, when ``signed``, non-zero with an optional leading minus) and no larger than
-    ``ceiling``; anything else raises ``AmountError`` with a message fit for the form.
+    Accepts ASCII digits with at most the currency's minor-unit places (``1,500`` is not
+    one and a half: it is refused as a thousands separator), greater than zero (or, when
+    ``signed``, non-zero with an optional leading minus) and no larger than ``ceiling``;
+    anything else raises ``AmountError`` with a message fit for the form.
     """
     text = "" if raw is None else str(raw).strip()
     example = plain_amount(Money(25, currency))
@@ -133,23 +135,27 @@ def parse_amount(raw: object, currency: str, *, signed: bool = False,
         raise AmountError(_("Enter an amount."))
     match = _AMOUNT.fullmatch(text)
     if match is None:
-        raise AmountError(_("Enter the amount in digits 0-9, e.g. %(example)s.")
-                          % {"example": example})
+        raise AmountError(_("Enter the amount in digits 0-9, without spaces or thousands "
+                            "separators, e.g. %(example)s.") % {"example": example})
     if match["sign"] and not signed:
         raise AmountError(_("The amount must be greater than zero."))
-    amount = Decimal(match["digits"].replace(",", "."))
+    places = minor_unit_places(currency)
+    fraction = match["fraction"] or ""
+    if len(fraction) > places:
+        if match["mark"] == "," and len(fraction) == 3:
+            raise AmountError(_("Write the amount without thousands separators, e.g. "
+                                "%(example)s.") % {"example": example})
+        if places == 0:
+            raise AmountError(_("%(currency)s amounts are whole numbers.")
+                              % {"currency": currency})
+        raise AmountError(_("%(currency)s amounts have at most %(places)s decimal places.")
+                          % {"currency": currency, "places": places})
+    amount = Decimal(f"{match['whole']}.{fraction or '0'}")
     if amount == 0:
         raise AmountError(_("The amount must not be zero.") if signed
                           else _("The amount must be greater than zero."))
     if amount > ceiling:
         raise AmountError(_("The largest amount is %(ceiling)s.")
                           % {"ceiling": format_money(Money(ceiling, currency))})
-    places = minor_unit_places(currency)
-    if amount != amount.quantize(quantum(currency)):
-        if places == 0:
-            raise AmountError(_("%(currency)s amounts are whole numbers.")
-                              % {"currency": currency})
-        raise AmountError(_("%(currency)s amounts have at most %(places)s decimal places.")
-                          % {"currency": currency, "places": places})
     amount = amount.quantize(quantum(currency))
     return Money(-amount if match["sign"] else amount, currency)

@@ -129,7 +129,10 @@ class PaymentAdmin(StaffModelAdmin):
     @staticmethod
     def _tell_refund(request, refund: Refund) -> None:
         amount = format_money(refund.money)
-        if refund.status == Refund.Status.SUCCEEDED:
+        if refund.status == Refund.Status.FAILED:  # the same form again, after a refusal
+            messages.error(request, _("This refund of %(amount)s was refused: %(why)s") % {
+                "amount": amount, "why": refund.error})
+        elif refund.status == Refund.Status.SUCCEEDED:
             messages.success(request, _("%(amount)s was refunded; the client's balance was "
                                         "debited.") % {"amount": amount})
         else:

@@ -8,16 +8,19 @@ from collections.abc import Iterator
 
 from billing.audit import Problem, check, rows
 from payments.gateways import GATEWAYS
-from payments.models import CAPTURED_STATUSES
+from payments.models import CAPTURED_STATUSES, OPEN_STATUSES
 
 _CAPTURED = [str(status) for status in CAPTURED_STATUSES]
+_OPEN = [str(status) for status in OPEN_STATUSES]
 
 
 @check
 def captured_payments_not_applied() -> Iterator[Problem]:
     """The money arrived, but nothing records what became of it."""
     for number, amount, currency, method, purpose, invoice, note in rows("""
-        SELECT p.id, p.amount, p.currency, m.name, p.purpose, i.number, p.outcome_note
+        SELECT p.id, p.amount, p.currency, m.name, p.purpose, i.number,
+               (SELECT e.note FROM payments_paymentevent e WHERE e.payment_id = p.id
+                AND e.source = 'purpose' ORDER BY e.id DESC LIMIT 1)
         FROM payments_payment p JOIN payments_paymentmethod m ON m.id = p.method_id
         LEFT JOIN billing_invoice i ON i.id = p.invoice_id
         WHERE p.status = ANY(%s) AND p.outcome = ''
@@ -66,6 +69,34 @@ def payments_without_one_purpose() -> Iterator[Problem]:
         yield Problem("payment-purpose", f"payment #{number} ({purpose}) is linked to "
                                          + ("no invoice" if kind is None
                                             else f"an invoice of the wrong kind ({kind})"))
+
+
+@check
+def balance_parts_held_while_open() -> Iterator[Problem]:
+    """The balance's part of a combined payment is held exactly while the payment is
+    open (then it is spent on the purpose, or freed)."""
+    for number, status, held in rows("""
+        SELECT p.id, p.status, h.id IS NOT NULL FROM payments_payment p
+        LEFT JOIN billing_accounthold h
+               ON h.key = 'payment:' || p.id || ':balance-part' AND h.released_at IS NULL
+        WHERE p.from_balance > 0
+          AND (p.status = ANY(%s)) <> (h.id IS NOT NULL)
+        ORDER BY 1 LIMIT 100""", [_OPEN]):
+        yield Problem("hold", f"payment #{number} is {status} and its balance part is "
+                              + ("still held" if held else "not held"))
+
+
+@check
+def payments_unknown_for_a_day() -> Iterator[Problem]:
+    """A payment whose outcome the gateway has not told for a day needs a person: it
+    blocks its invoice (and its order) meanwhile."""
+    for number, method, since in rows("""
+        SELECT p.id, m.name, p.updated_at FROM payments_payment p
+        JOIN payments_paymentmethod m ON m.id = p.method_id
+        WHERE p.status = 'unknown' AND p.updated_at < now() - interval '1 day'
+        ORDER BY 1 LIMIT 100"""):
+        yield Problem("payment-unknown", f"payment #{number} by {method} has been unknown "
+                                         f"since {since:%Y-%m-%d %H:%M}: ask the gateway")
 
 
 @check

@@ -1,25 +1,31 @@
 import uuid
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import AmountField
 from payments.models import PaymentPurpose
 from payments.processing import PaymentError, check_limits, methods_for
 
+FORM_EXPIRED = _("This form has expired: reload the page and send it again.")
 
-def _key_field() -> forms.CharField:
-    # A key per form: the same form submitted twice (double click, two tabs) acts once.
-    return forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+def key_field() -> forms.CharField:
+    """A key per form: the same form submitted twice (double click, two tabs) acts once.
+    A missing or mangled key is the page's fault, not the person's: say so."""
+    return forms.CharField(widget=forms.HiddenInput, max_length=64,
+                           error_messages={"required": FORM_EXPIRED, "max_length": FORM_EXPIRED})
 
 
 def method_label(method) -> str:
     """A method as clients choose it, with its fee and limits."""
     fee = ""
     if method.fee_percent or method.fee_fixed:
-        fee = f" (fee {method.fee_percent.normalize()} %"
-        fee += f" + {method.fee_fixed.normalize()} {method.currency})" if method.fee_fixed \
-            else ")"
+        fee = " " + gettext("(fee %(percent)s %%%(fixed)s)") % {
+            "percent": method.fee_percent.normalize(),
+            "fixed": f" + {method.fee_fixed.normalize()} {method.currency}"
+            if method.fee_fixed else ""}
     return f"{method.name}{fee}"
 
 
@@ -31,7 +37,7 @@ class AddFundsForm(forms.Form):
                                                        "autocomplete": "off"}))
     save_method = forms.BooleanField(required=False, label=_("Save this payment method for "
                                                              "later payments"))
-    idempotency_key = _key_field()
+    idempotency_key = key_field()
 
     def __init__(self, *args, client, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,7 +64,7 @@ class InvoicePayForm(forms.Form):
 
     method = forms.ModelChoiceField(queryset=None, label=_("Pay with"), empty_label=None,
                                     widget=forms.RadioSelect)
-    idempotency_key = _key_field()
+    idempotency_key = key_field()
 
     def __init__(self, *args, client, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,7 +77,7 @@ class InvoicePayForm(forms.Form):
 class RefundForm(forms.Form):
     amount = AmountField()
     reason = forms.CharField(label=_("Reason"), max_length=255)
-    idempotency_key = _key_field()
+    idempotency_key = key_field()
 
     def __init__(self, *args, payment, **kwargs):
         super().__init__(*args, **kwargs)

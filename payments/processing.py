@@ -13,8 +13,9 @@ changes, and a report that arrives again, late or out of order changes nothing. 
 same transaction the payment does what it was for (``payments.purposes``), and records
 that it did (its outcome), whichever way the news arrived.
 
-Lock order: the payment, then the client's personal account, then what the purpose
-locks (the order), then an invoice series.
+Lock order: the payment row, then the client's personal account, then what the purpose
+locks (the order), then an invoice series. (A new payment is inserted by a caller that
+may hold the account and the order already: an insert waits on no other payment.)
 """
 
 from __future__ import annotations
@@ -31,7 +32,16 @@ from accounts.actionlog import log_action
 from accounts.models import Client, User
 from accounts.notifications import notify
 from billing.invoicing import advance_payment_invoice
-from billing.ledger import Leg, ledger_post, lock_accounts, personal_account, system_account
+from billing.ledger import (
+    HoldRefused,
+    Leg,
+    hold_place,
+    hold_release,
+    ledger_post,
+    lock_accounts,
+    personal_account,
+    system_account,
+)
 from billing.models import AccountKind, Invoice, InvoiceKind, TransactionKind
 from core.money import format_money, round_money
 from payments.gateways import GatewayError, GatewayResult, gateway_for
@@ -157,6 +167,16 @@ def _payment_write(*, client, method, amount, idempotency_key, user, purpose, sa
         payment.invoice = advance_payment_invoice(company=method.company, client=client,
                                                   amount=amount)
         payment.save(update_fields=["invoice", "updated_at"])
+    if payment.from_balance:
+        # The balance's part of the purchase waits for the method's part: nobody spends
+        # it meanwhile (another tab, the clock), and it is freed when the payment ends.
+        try:
+            hold_place(client=client, amount=payment.from_balance_money,
+                       key=balance_part_key(payment), within_credit_limit=True,
+                       reason=f"Balance part of payment #{payment.pk}")
+        except HoldRefused as error:
+            raise PaymentError(_("Your balance no longer covers its part: %(why)s") % {
+                "why": error}) from error
     PaymentEvent.objects.create(payment=payment, to_status=P.NEW, source="client")
     log_action(actor=user, action="payment.started", obj=payment, client=client,
                request=request, details={"amount": str(amount.amount), "method": method.name,
@@ -168,6 +188,11 @@ def payment_start(payment: Payment, *, return_url: str, cancel_url: str) -> Gate
     """Create the payment at its gateway; returns where to send the client. A gateway
     that refuses fails the payment (so the invoice may be paid another way)."""
     gateway = gateway_for(payment.method)
+    # Written ahead: asking again after a timeout repeats this very call (the gateway's
+    # idempotency key covers its parameters too).
+    Payment.objects.filter(pk=payment.pk).update(details={
+        **payment.details, "return_url": return_url, "cancel_url": cancel_url})
+    payment.refresh_from_db()
     try:
         result = gateway.start(payment, return_url=return_url, cancel_url=cancel_url)
     except GatewayError as error:
@@ -214,9 +239,16 @@ def payment_apply(*, payment_id: int, result: GatewayResult, source: str,
     return payment
 
 
+def balance_part_key(payment: Payment) -> str:
+    """The key of the hold on the balance's part of a combined payment."""
+    return f"payment:{payment.pk}:balance-part"
+
+
 def _transition(payment: Payment, target: str, *, source: str, note: str,
                 actor: User | None) -> None:
     previous = payment.status
+    if payment.from_balance and previous in OPEN_STATUSES and target not in OPEN_STATUSES:
+        hold_release(key=balance_part_key(payment))  # spent by the purpose now, or freed
     payment.status = target
     if target == P.FAILED:
         payment.failure_reason = note[:255]
@@ -267,7 +299,12 @@ def _fulfil(payment: Payment) -> None:
             outcome, note = fulfil(payment)
     except Exception as error:
         logger.exception("Payment %s was captured but not applied", payment.pk)
-        outcome, note = PaymentOutcome.NONE, f"Not applied: {error}"
+        PaymentEvent.objects.create(payment=payment, from_status=payment.status,
+                                    to_status=payment.status, source="purpose",
+                                    note=f"not applied: {error}"[:255])
+        outcome, note = PaymentOutcome.NONE, _(
+            "The payment arrived and is on your balance, but what it was for could not be "
+            "completed; we have been told and will sort it out.")
     payment.outcome, payment.outcome_note = outcome, note[:255]
     payment.save(update_fields=["outcome", "outcome_note", "updated_at"])
 
@@ -298,11 +335,11 @@ def payment_refresh(payment: Payment, *, source: str = "query") -> Payment:
     return payment_apply(payment_id=payment.pk, result=result, source=source)
 
 
-def payment_resolve(payment: Payment, *, return_url: str = "", cancel_url: str = ""
-                    ) -> Payment:
+def payment_resolve(payment: Payment) -> Payment:
     """Settle a payment whose outcome is unknown (a gateway timeout) by asking again:
     a status query when the gateway's reference is known, else the same idempotent call
-    that timed out. An unknown payment is never guessed to have failed or succeeded."""
+    that timed out, with the same parameters. An unknown payment is never guessed to have
+    failed or succeeded."""
     gateway = gateway_for(payment.method)
     try:
         if payment.gateway_reference:
@@ -310,7 +347,8 @@ def payment_resolve(payment: Payment, *, return_url: str = "", cancel_url: str =
         elif payment.saved_method_id:
             result = gateway.charge_saved(payment, payment.saved_method)
         else:
-            result = gateway.start(payment, return_url=return_url, cancel_url=cancel_url)
+            result = gateway.start(payment, return_url=payment.details.get("return_url", ""),
+                                   cancel_url=payment.details.get("cancel_url", ""))
     except GatewayError as error:
         logger.warning("Payment %s is still unknown: %s", payment.pk, error)
         return payment
@@ -318,8 +356,9 @@ def payment_resolve(payment: Payment, *, return_url: str = "", cancel_url: str =
 
 
 def staff_confirm_receipt(*, payment: Payment, actor: User, request=None) -> Payment:
-    """Bank transfer: staff saw the money arrive."""
-    if payment.status not in (P.NEW, P.PENDING, P.UNKNOWN):
+    """Bank transfer: staff saw the money arrive (also for a payment the client had given
+    up: the money is what counts)."""
+    if payment.status not in (P.NEW, P.PENDING, P.UNKNOWN, P.FAILED):
         raise PaymentError(_("Payment #%(number)s is %(status)s.") % {
             "number": payment.pk, "status": payment.get_status_display().lower()})
     payment = payment_apply(payment_id=payment.pk, actor=actor, source="staff",
@@ -333,26 +372,39 @@ def staff_confirm_receipt(*, payment: Payment, actor: User, request=None) -> Pay
 def payment_cancel(*, payment: Payment, actor: User | None, reason: str, request=None
                    ) -> Payment:
     """The client gives up an open payment (a gateway page left open, a transfer it will
-    not make). If the gateway takes the money anyway, it is still credited (Failed may
-    become Succeeded) and kept on the balance. An Unknown payment cannot be given up:
-    nobody knows yet whether money moved."""
+    not make). The gateway is told first, so the page cannot take the money afterwards;
+    if it already did, the payment succeeds instead and says so. An Unknown payment
+    cannot be given up: nobody knows yet whether money moved."""
     if payment.status not in (P.NEW, P.PENDING):
-        raise PaymentError(_("Payment #%(number)s is %(status)s and cannot be cancelled.") % {
-            "number": payment.pk, "status": payment.get_status_display().lower()})
-    payment = payment_apply(payment_id=payment.pk, actor=actor, source="client",
-                            result=GatewayResult(status=P.FAILED, message=reason))
-    log_action(actor=actor, action="payment.cancelled", obj=payment, client=payment.client,
-               request=request, details={"reason": reason})
-    return payment
+        raise PaymentError(_("Payment #%(number)s cannot be cancelled: it is %(status)s.") % {
+            "number": payment.pk, "status": payment.get_status_display()})
+    if payment.saved_method_id and payment.status == P.NEW:
+        raise PaymentError(_("Payment #%(number)s is being charged to %(card)s right now; "
+                             "its answer comes in a moment.") % {
+            "number": payment.pk, "card": payment.saved_method.label})
+    try:
+        result = gateway_for(payment.method).cancel(payment)
+    except GatewayError as error:
+        raise PaymentError(str(error)) from error
+    if result.status == P.FAILED:
+        result = GatewayResult(status=P.FAILED, reference=result.reference, message=reason)
+    payment = payment_apply(payment_id=payment.pk, actor=actor, source="client", result=result)
+    if payment.is_open:
+        raise PaymentError(_("The payment system is processing payment #%(number)s and cannot "
+                             "stop it now; it tells us the outcome shortly.") % {
+            "number": payment.pk})
+    if payment.status == P.FAILED:
+        log_action(actor=actor, action="payment.cancelled", obj=payment,
+                   client=payment.client, request=request, details={"reason": reason})
+    return payment  # Succeeded: it had gone through before the gateway heard of the cancel
 
 
 # Saved payment methods ----------------------------------------------------------------
 def charge_saved_method(*, saved: SavedPaymentMethod, amount: Money, idempotency_key: str,
-                        purpose: str = PaymentPurpose.TOPUP, user: User | None = None,
-                        invoice: Invoice | None = None, from_balance: Money | None = None
-                        ) -> Payment:
-    """Charge a saved card or wallet: adding funds (no invoice given), or paying
-    ``invoice`` (an order's, with ``purpose`` order or autopay).
+                        user: User | None = None) -> Payment:
+    """Add funds by charging a saved card or wallet. (An order is paid with a saved method
+    by ``cart.order_payments``, which writes the payment on the order's invoice and then
+    calls ``charge_saved_payment``.)
 
     The payment is written first (New), then the gateway is called with an idempotency
     key from the payment's id, then the outcome is applied. A second request for the same
@@ -362,9 +414,8 @@ def charge_saved_method(*, saved: SavedPaymentMethod, amount: Money, idempotency
     if not saved.is_active:
         raise PaymentError(_("This saved payment method was removed."))
     payment, created = payment_create(
-        client=saved.client, method=saved.method, amount=amount, purpose=purpose,
-        idempotency_key=idempotency_key, user=user, invoice=invoice,
-        from_balance=from_balance, saved=saved)
+        client=saved.client, method=saved.method, amount=amount,
+        idempotency_key=idempotency_key, user=user, saved=saved)
     if not created:
         return payment
     return charge_saved_payment(payment)

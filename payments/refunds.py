@@ -118,7 +118,10 @@ def refund_ask(refund: Refund, *, actor: User | None, request=None, first: bool 
         else:
             result = gateway.query_refund(payment, refund)
     except GatewayError as error:
-        result = RefundResult(status="failed", message=str(error))
+        # A refusal of the request itself is final; asked again later (the first answer
+        # lost), a refusal may be the gateway not recognising a request still running:
+        # keep it held and let staff see it rather than free money that may have left.
+        result = RefundResult(status="failed" if first else "unknown", message=str(error))
     except Exception as error:
         # Whatever went wrong, the gateway may have refunded: keep it held and ask again.
         logger.exception("Refund %s: no answer from the gateway", refund.pk)
@@ -204,8 +207,9 @@ def _refunded(refund: Refund, payment: Payment, actor: User | None) -> None:
                 ledger_transaction=refund.transaction)
 
 
-def refunds_settle_pending(*, now: datetime, older_than_seconds: int = 60) -> int:
-    """Beat job: ask the gateways about every refund still waiting for them."""
+def refunds_settle_pending(*, now: datetime, older_than_seconds: int = 300) -> int:
+    """Beat job: ask the gateways about every refund still waiting for them, once the
+    first request has surely ended (a gateway client retries for a few minutes)."""
     cutoff = now - timedelta(seconds=older_than_seconds)
     waiting = Refund.objects.filter(status=Refund.Status.PENDING, created_at__lt=cutoff)
     count = 0

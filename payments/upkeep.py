@@ -16,7 +16,10 @@ from payments.models import OPEN_STATUSES, Payment, PaymentStatus
 from payments.processing import payment_apply, payment_refresh, payment_resolve
 
 P = PaymentStatus
-ABANDONED = _("Not paid within a day: cancelled. Add funds again whenever you like.")
+
+
+def _abandoned() -> str:
+    return _("Not paid in time: cancelled. Add funds again whenever you like.")
 
 
 def payments_resolve_unknown(*, now: datetime, older_than_seconds: int = 60) -> int:
@@ -33,14 +36,18 @@ def payments_resolve_unknown(*, now: datetime, older_than_seconds: int = 60) -> 
     return count
 
 
-def payments_expire_abandoned(*, now: datetime, older_than_hours: int = 24) -> int:
-    """A payment the client walked away from (New or Pending at a card gateway for a day)
-    is asked about once more, then failed; an advance-payment invoice that nothing will
-    pay any more (its payments failed or were abandoned) is cancelled with a note, so an
-    unpaid top-up never looks like a debt. Bank transfers wait for staff."""
+def payments_expire_abandoned(*, now: datetime, older_than_hours: int = 24,
+                              transfer_days: int = 14) -> int:
+    """A payment the client walked away from (New or Pending at a card gateway for a day,
+    a bank transfer that has not arrived in two weeks) is asked about once more, then
+    failed, so it blocks its invoice and its order no more (staff can still confirm a
+    transfer that arrives later); an advance-payment invoice that nothing will pay any
+    more is cancelled with a note, so an unpaid top-up never looks like a debt."""
     cutoff = now - timedelta(hours=older_than_hours)
     stale = Payment.objects.filter(status__in=[P.NEW, P.PENDING], created_at__lt=cutoff,
-                                   method__gateway__in=["sandbox", "stripe"])
+                                   method__gateway__in=["sandbox", "stripe"]) \
+        | Payment.objects.filter(status__in=[P.NEW, P.PENDING], method__gateway="bank_transfer",
+                                 created_at__lt=now - timedelta(days=transfer_days))
     count = 0
     for payment in stale.select_related("method", "invoice"):
         payment = payment_refresh(payment, source="expiry")
@@ -66,4 +73,4 @@ def _cancel_if_abandoned(invoice_id: int | None, *, now: datetime) -> None:
     if invoice is None or Payment.objects.filter(invoice=invoice,
                                                  status__in=OPEN_STATUSES).exists():
         return
-    invoice_cancel(invoice=invoice, reason=ABANDONED, now=now)
+    invoice_cancel(invoice=invoice, reason=_abandoned(), now=now)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import client_area
 from accounts.models import Access
 from accounts.rights import Area
+from billing.models import InvoiceKind
 from billing.selectors import account_get, credit_list, invoice_get
 from payments import processing
 from payments.forms import AddFundsForm, InvoicePayForm
@@ -49,9 +50,11 @@ def add_funds(request):
         try:
             payment, created = processing.payment_create(
                 client=client, method=data["method"], amount=data["amount"],
-                idempotency_key=data["idempotency_key"], user=request.user,
+                idempotency_key=f"topup:{data['idempotency_key']}", user=request.user,
                 save_method=data["save_method"], request=request)
             if not created:  # a second submit of the same form: show the first payment
+                messages.info(request, _("This form was already sent: here is the payment it "
+                                         "started. To add funds again, open Add funds anew."))
                 return redirect("payments:detail", pk=payment.pk)
             return redirect(_start(request, payment))
         except (processing.PaymentError, GatewayError) as error:
@@ -75,14 +78,17 @@ def invoice_pay(request, pk: int):
     """Pay an unpaid advance-payment invoice with a method of the client's choice."""
     client = request.client_context.client
     invoice = invoice_get(client=client, pk=pk)
+    if invoice.kind != InvoiceKind.ADVANCE_PAYMENT:
+        messages.info(request, _("This invoice is paid with its order: pay the order."))
+        return redirect("billing:invoice", pk=invoice.pk)
     under_way = processing.open_payment_for(invoice)
     form = InvoicePayForm(request.POST or None, client=client)
     if request.method == "POST" and form.is_valid():
         try:
             payment, created = advance_invoice_pay(
                 invoice=invoice, client=client, method=form.cleaned_data["method"],
-                idempotency_key=form.cleaned_data["idempotency_key"], user=request.user,
-                request=request)
+                idempotency_key=f"invoice:{invoice.pk}:{form.cleaned_data['idempotency_key']}",
+                user=request.user, request=request)
             if not created:
                 messages.info(request, _("This invoice already has a payment under way."))
                 return redirect("payments:detail", pk=payment.pk)
@@ -114,13 +120,17 @@ def payment_cancel(request, pk: int):
     """Give up an open payment (the gateway page left open, a transfer not made)."""
     payment = _payment_get(request, pk)
     try:
-        processing.payment_cancel(payment=payment, actor=request.user, request=request,
-                                  reason=_("Cancelled by the client."))
+        payment = processing.payment_cancel(payment=payment, actor=request.user,
+                                            request=request, reason=_("Cancelled by the client."))
     except processing.PaymentError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, _("Payment #%(number)s is cancelled; nothing was "
-                                    "charged.") % {"number": payment.pk})
+        if payment.is_captured:
+            messages.info(request, _("Payment #%(number)s had already gone through before it "
+                                     "could be cancelled.") % {"number": payment.pk})
+        else:
+            messages.success(request, _("Payment #%(number)s is cancelled.") % {
+                "number": payment.pk})
     return redirect(request.POST.get("next") if _safe_next(request) else
                     reverse("payments:detail", args=[payment.pk]))
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from payments.models import PaymentStatus
+
 if TYPE_CHECKING:
     from djmoney.money import Money
 
@@ -89,6 +91,13 @@ class PaymentGateway:
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:
         raise WebhookRejected("This gateway sends no webhooks.")
+
+    def cancel(self, payment: Payment) -> GatewayResult:
+        """The client gives the payment up: make sure the gateway will not take the money
+        any more, and say what became of it (Failed once voided; Succeeded when it was too
+        late; Pending when the gateway cannot stop it now). By default there is nothing to
+        void: a bank transfer the client will not make."""
+        return GatewayResult(status=PaymentStatus.FAILED, message="Cancelled by the client.")
 
     def charge_saved(self, payment: Payment, saved: SavedPaymentMethod) -> GatewayResult:
         raise GatewayError("This gateway cannot charge a saved payment method.")

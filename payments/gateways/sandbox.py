@@ -134,6 +134,21 @@ class SandboxGateway(PaymentGateway):
                                saved=saved) if status else None
         return WebhookEvent(event_id, event_type, data.get("reference", ""), result, payload)
 
+    def cancel(self, payment) -> GatewayResult:
+        """Void the payment page: once voided, the page cannot approve it any more."""
+        with transaction.atomic():
+            sandbox = (SandboxTransaction.objects.select_for_update()
+                       .filter(reference=payment.gateway_reference).first())
+            if sandbox is None:
+                return GatewayResult(status=PaymentStatus.FAILED, message="Cancelled by the "
+                                                                          "client.")
+            if sandbox.status == SandboxTransaction.Status.REQUIRES_ACTION:
+                sandbox.status = SandboxTransaction.Status.FAILED
+                sandbox.save(update_fields=["status"])
+                return GatewayResult(status=PaymentStatus.FAILED, reference=sandbox.reference,
+                                     message="Cancelled by the client.")
+        return _result(sandbox)  # too late: what the sandbox says now
+
     def charge_saved(self, payment, saved) -> GatewayResult:
         declined = saved.token == DECLINING_CARD
         # Idempotent by our payment, as a real gateway is by the key we send: charging

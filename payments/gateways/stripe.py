@@ -53,6 +53,12 @@ _INTENT_STATUS = {
 }
 
 
+# Errors after which Stripe may or may not have acted (no answer, its own failure, the
+# same idempotent request still running): the outcome is unknown and asked again later,
+# never taken for a refusal.
+_NO_ANSWER = (stripe.APIConnectionError, stripe.APIError, stripe.IdempotencyError,
+              stripe.RateLimitError)
+
 # Stripe's refund statuses: a refund to a card is usually succeeded at once; some
 # payment methods take days (pending), and a refund can fail after it was accepted.
 _REFUND_STATUS = {"succeeded": "succeeded", "pending": "pending",
@@ -97,7 +103,7 @@ class StripeGateway(PaymentGateway):
         try:
             session = self._client().v1.checkout.sessions.create(
                 params=params, options={"idempotency_key": f"payment-{payment.pk}-checkout"})
-        except stripe.APIConnectionError:
+        except _NO_ANSWER:
             # The session may or may not exist: never guess. The same call with the same
             # idempotency key, made later, tells (payments.processing.payment_resolve).
             return GatewayResult(status=PaymentStatus.UNKNOWN,
@@ -132,6 +138,22 @@ class StripeGateway(PaymentGateway):
             return GatewayResult(status=PaymentStatus.FAILED, reference=reference,
                                  message="The checkout expired.")
         return GatewayResult(status=PaymentStatus.PENDING, reference=reference)
+
+    def cancel(self, payment) -> GatewayResult:
+        """Expire the Checkout Session so it cannot be paid any more; a session already
+        paid (or an off-session charge) is reported as it is."""
+        reference = payment.gateway_reference
+        if not reference.startswith("cs_"):
+            return self.query_status(payment) if reference else GatewayResult(
+                status=PaymentStatus.FAILED, message="Cancelled by the client.")
+        try:
+            self._client().v1.checkout.sessions.expire(reference)
+        except stripe.InvalidRequestError:
+            return self.query_status(payment)  # not open any more: paid, or expired
+        except stripe.StripeError as error:
+            raise GatewayError(f"Stripe did not cancel the payment: {error}") from error
+        return GatewayResult(status=PaymentStatus.FAILED, reference=reference,
+                             message="Cancelled by the client.")
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:
         secret = (self.method.settings or {}).get("webhook_secret")
@@ -176,7 +198,7 @@ class StripeGateway(PaymentGateway):
         except stripe.CardError as error:
             return GatewayResult(status=PaymentStatus.FAILED,
                                  message=error.user_message or "The card was declined.")
-        except stripe.APIConnectionError:
+        except _NO_ANSWER:
             return GatewayResult(status=PaymentStatus.UNKNOWN,
                                  message="Stripe did not answer; the status is checked later.")
         except stripe.StripeError as error:
@@ -193,7 +215,7 @@ class StripeGateway(PaymentGateway):
                 "payment_intent": intent, "amount": minor_units(amount.amount, payment.currency),
                 "metadata": {"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
             }, options={"idempotency_key": f"refund-{refund.pk}"})
-        except stripe.APIConnectionError:
+        except _NO_ANSWER:
             return RefundResult(status="unknown", message="Stripe did not answer; the refund "
                                                           "is checked again later.")
         except stripe.StripeError as error:
@@ -206,11 +228,9 @@ class StripeGateway(PaymentGateway):
             return self.refund(payment, refund, refund.money)
         try:
             result = self._client().v1.refunds.retrieve(refund.gateway_reference)
-        except stripe.APIConnectionError:
+        except stripe.StripeError as error:  # a question unanswered is not a refusal
             return RefundResult(status="unknown", reference=refund.gateway_reference,
-                                message="Stripe did not answer.")
-        except stripe.StripeError as error:
-            raise GatewayError(str(error)) from error
+                                message=f"Stripe did not tell: {error}")
         return _refund_result(result)
 
 

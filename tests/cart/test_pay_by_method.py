@@ -202,7 +202,7 @@ def test_a_declined_saved_card_says_so_and_charges_nothing(owner_client, owner, 
     assert personal_account(owner.client).balance == 0
 
 
-def test_money_arriving_for_an_order_paid_meanwhile_stays_on_the_balance(
+def test_a_cancelled_payment_cannot_be_taken_by_its_forgotten_gateway_page(
         owner_client, owner, vps_plan, sandbox_method):
     order = _pending_order(owner_client, vps_plan)
     started = owner_client.post(f"/orders/{order.pk}/pay/", {
@@ -214,14 +214,41 @@ def test_money_arriving_for_an_order_paid_meanwhile_stays_on_the_balance(
                                                   "idempotency_key": "balance"})
     assert Order.objects.get().status == OrderStatus.PAID
 
-    # The client finishes the forgotten gateway page after all.
+    # The client finds the forgotten gateway page and presses Approve after all.
     sandbox = decide(owner_client, started, "approve")
-    page = owner_client.get(sandbox.return_url, follow=True).content.decode()
+    owner_client.get(sandbox.return_url)
+
+    assert sandbox.status == SandboxTransaction.Status.FAILED  # voided: nothing taken
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.FAILED
+    assert personal_account(owner.client).balance == Decimal("0.00")
+
+
+def test_a_transfer_that_arrives_for_an_order_paid_meanwhile_stays_on_the_balance(
+        owner_client, owner, vps_plan, company):
+    from payments.processing import staff_confirm_receipt
+    from tests.factories.accounts import StaffFactory
+    from tests.factories.payments import PaymentMethodFactory
+
+    bank = PaymentMethodFactory(company=company, gateway="bank_transfer", name="Bank",
+                                minimum=Decimal("1.00"))
+    order = _pending_order(owner_client, vps_plan)
+    owner_client.post(f"/orders/{order.pk}/pay/", {"pay_with": f"method:{bank.pk}",
+                                                  "idempotency_key": "bank"})
+    payment = Payment.objects.get()
+    owner_client.post(f"/payments/{payment.pk}/cancel/")
+    top_up(owner.client, "20.00")
+    owner_client.post(f"/orders/{order.pk}/pay/", {"pay_with": "balance",
+                                                  "idempotency_key": "balance"})
+
+    staff_confirm_receipt(payment=payment, actor=StaffFactory())  # it was sent after all
 
     payment.refresh_from_db()
     assert (payment.status, payment.outcome) == (PaymentStatus.SUCCEEDED, "on_balance")
-    assert f"Order #{order.pk} was already paid" in page
+    assert f"Order #{order.pk} was already paid" in payment.outcome_note
     assert personal_account(owner.client).balance == Decimal("20.00")
+    page = owner_client.get(f"/payments/{payment.pk}/").content.decode()
+    assert "20.00 USD is on your balance" in page
 
 
 def test_paying_directly_pays_the_order_even_with_a_debt_on_the_balance(
@@ -263,3 +290,128 @@ def debit_client(client, amount):
                 allow_overdraft=True, spec=ChargeSpec(
                     ChargeKind.MANUAL, "Earlier debt", Money(amount, "USD"),
                     idempotency_key=f"debt-{client.pk}"))
+
+
+def test_another_way_chosen_while_a_payment_is_under_way_is_told_not_redirected(
+        owner_client, owner, vps_plan, sandbox_method):
+    order = _pending_order(owner_client, vps_plan)
+    owner_client.post(f"/orders/{order.pk}/pay/", {"pay_with": f"method:{sandbox_method.pk}",
+                                                  "idempotency_key": "tab-1"})
+    top_up(owner.client, "50.00")
+
+    response = owner_client.post(f"/orders/{order.pk}/pay/", {
+        "pay_with": "balance", "idempotency_key": "tab-2"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/orders/{order.pk}/"
+    assert "by Method" in response.content.decode()
+    assert "is under way: go on with it, or cancel it" in response.content.decode()
+    assert Order.objects.get().status == OrderStatus.PENDING_PAYMENT
+    assert personal_account(owner.client).balance == Decimal("50.00")
+
+
+def test_an_order_with_a_downgrade_credit_is_paid_by_card_for_its_total(
+        owner_client, owner, vps_plan, saved_card):
+    """A downgrade's credit and a new service in one order: the card pays the order's
+    total, and the order is paid (the credit is posted before the charges)."""
+    from services.models import ServiceStatus
+    from services.operations import operation_run
+    from tests.factories.billing import top_up as credit
+
+    credit(owner.client, "30.00")
+    order_vps(owner_client, vps_plan, disk="60", hostname="old.example.com")  # 30.00
+    pay(owner_client)
+    service = Order.objects.get().items.get().service
+    operation_run(service.operations.get().pk)
+    service.refresh_from_db()
+    assert service.status == ServiceStatus.ACTIVE
+    owner_client.post(f"/cart/services/{service.pk}/change/", {
+        "plan": vps_plan.pk, f"addon_{vps_plan.disk.pk}": "20", "go_to_cart": "1"})
+    order_vps(owner_client, vps_plan, disk="80", hostname="new.example.com")  # 40.00
+
+    response = pay(owner_client, pay_with=f"saved:{saved_card.pk}")
+
+    order = Order.objects.latest("pk")
+    assert response["Location"] == f"/orders/{order.pk}/"
+    assert order.status == OrderStatus.PAID
+    charged = SandboxTransaction.objects.get()
+    assert charged.amount == order.total < Decimal("40.00")  # less the downgrade's credit
+    assert personal_account(owner.client).balance == Decimal("0.00")
+
+
+def test_a_balance_that_moved_since_the_page_was_shown_is_not_silently_re_split(
+        owner_client, owner, vps_plan, saved_card):
+    top_up(owner.client, "13.00")
+    order_vps(owner_client, vps_plan, disk="40")
+    page = owner_client.get("/cart/").content.decode()
+    seen = re.search(r'name="balance_seen" value="([^"]+)"', page).group(1)
+    top_up(owner.client, "5.00")  # another tab added funds meanwhile
+
+    response = pay(owner_client, pay_with=f"saved:{saved_card.pk}", use_balance="1",
+                   balance_seen=seen)
+
+    order = Order.objects.get()
+    assert response["Location"] == f"/orders/{order.pk}/"
+    page = owner_client.get(response["Location"]).content.decode()
+    assert "Your balance changed since the page was shown" in page
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert not SandboxTransaction.objects.exists()
+
+
+def test_the_balance_part_is_held_while_the_card_part_is_paid(owner_client, owner, vps_plan,
+                                                              sandbox_method):
+    from billing.models import AccountHold
+
+    top_up(owner.client, "13.00")
+    order_vps(owner_client, vps_plan, disk="40")
+    started = pay(owner_client, pay_with=f"method:{sandbox_method.pk}", use_balance="1")
+
+    account = personal_account(owner.client)
+    assert (account.balance, account.held) == (Decimal("13.00"), Decimal("13.00"))
+    # Something else tries to spend the held part meanwhile: refused.
+    from djmoney.money import Money
+
+    from billing.charges import ChargeSpec, charge_post
+    from billing.ledger import InsufficientFunds, system_account
+    from billing.models import AccountKind, ChargeKind
+
+    with pytest.raises(InsufficientFunds):
+        charge_post(client=owner.client, counter=system_account(AccountKind.REVENUE, "USD"),
+                    spec=ChargeSpec(ChargeKind.MANUAL, "Elsewhere", Money("5.00", "USD"),
+                                    idempotency_key="elsewhere"))
+
+    owner_client.get(decide(owner_client, started, "approve").return_url)
+
+    account.refresh_from_db()
+    assert (account.balance, account.held) == (Decimal("0.00"), Decimal("0.00"))
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert AccountHold.objects.get().released_at is not None
+
+
+def test_the_same_form_after_its_payment_failed_asks_to_choose_again(
+        owner_client, owner, vps_plan, sandbox_method):
+    declining = SavedPaymentMethod.objects.create(
+        client=owner.client, method=sandbox_method, token="sbx_card_declines",
+        label="Declining card")
+    order = _pending_order(owner_client, vps_plan)
+    owner_client.post(f"/orders/{order.pk}/pay/", {"pay_with": f"saved:{declining.pk}",
+                                                  "idempotency_key": "same"})
+
+    again = owner_client.post(f"/orders/{order.pk}/pay/", {
+        "pay_with": f"method:{sandbox_method.pk}", "idempotency_key": "same"}, follow=True)
+
+    assert "This form was already sent, and its payment has ended" in again.content.decode()
+    assert Payment.objects.count() == 1
+
+
+def test_a_colleague_without_finance_rights_sees_no_pay_form(client, owner, vps_plan,
+                                                            owner_client):
+    from tests.factories.accounts import ClientUserFactory
+
+    order = _pending_order(owner_client, vps_plan)
+    colleague = ClientUserFactory(client=owner.client)  # services read, no finances
+    client.force_login(colleague.user)
+
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+
+    assert "data-pay-form" not in page
+    assert "Paying needs the right to manage finances" in page

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from djmoney.money import Money
 
-from cart.order_payments import pay_plan
+from cart.order_payments import pay_plan, plan_refusal
 from payments.models import PaymentMethod
 
 
@@ -20,28 +20,33 @@ CARD = PaymentMethod(name="Card", currency="USD", minimum=Decimal("5.00"),
 
 @pytest.mark.parametrize(
     ("total", "available", "method", "use_balance", "from_balance", "by_method", "fee",
-     "surplus"),
+     "refusal"),
     [
         # the balance alone
-        ("20.00", "100.00", None, True, "20.00", "0.00", "0.00", "0.00"),
+        ("20.00", "100.00", None, True, "20.00", "0.00", "0.00", ""),
         # the card for all of it, whatever the balance
-        ("20.00", "100.00", CARD, False, "0.00", "20.00", "0.40", "0.00"),
-        ("20.00", "-30.00", CARD, False, "0.00", "20.00", "0.40", "0.00"),
+        ("20.00", "100.00", CARD, False, "0.00", "20.00", "0.40", ""),
+        ("20.00", "-30.00", CARD, False, "0.00", "20.00", "0.40", ""),
         # the balance first, the card for the rest
-        ("20.00", "13.00", CARD, True, "13.00", "7.00", "0.14", "0.00"),
-        # the rest below the card's minimum: the minimum, the surplus stays on the balance
-        ("20.00", "18.00", CARD, True, "18.00", "5.00", "0.10", "3.00"),
+        ("20.00", "13.00", CARD, True, "13.00", "7.00", "0.14", ""),
+        # the rest below the card's minimum: the card cannot pay it
+        ("20.00", "18.00", CARD, True, "18.00", "2.00", "0.04", "smallest payment by Card"),
+        # above the card's maximum: only with the balance first
+        ("1200.00", "0.00", CARD, False, "0.00", "1200.00", "24.00", "largest payment by Card"),
+        ("1200.00", "300.00", CARD, True, "300.00", "900.00", "18.00", ""),
         # a debt is not "balance first"
-        ("20.00", "-5.00", CARD, True, "0.00", "20.00", "0.40", "0.00"),
+        ("20.00", "-5.00", CARD, True, "0.00", "20.00", "0.40", ""),
         # the balance covers it all: nothing by card
-        ("20.00", "25.00", CARD, True, "20.00", "0.00", "0.00", "0.00"),
+        ("20.00", "25.00", CARD, True, "20.00", "0.00", "0.00", ""),
     ],
 )
 def test_pay_plan(total, available, method, use_balance, from_balance, by_method, fee,
-                  surplus):
+                  refusal):
     plan = pay_plan(total=usd(total), available=usd(available), method=method,
                     use_balance=use_balance)
 
-    assert (plan.from_balance, plan.by_method, plan.fee, plan.surplus) == (
-        usd(from_balance), usd(by_method), usd(fee), usd(surplus))
+    assert (plan.from_balance, plan.by_method, plan.fee) == (
+        usd(from_balance), usd(by_method), usd(fee))
     assert plan.charged == plan.by_method + plan.fee
+    assert refusal in plan_refusal(plan, method)
+    assert bool(refusal) == bool(plan_refusal(plan, method))

@@ -52,7 +52,7 @@ def test_a_captured_payment_that_did_not_pay_its_order_fails_the_audit_by_name(
     assert problems == [
         f"[payment-purpose] payment #{payment.pk} of 20.0000 USD by {payment.method.name} "
         f"(order, invoice {payment.invoice.number}) was captured but not applied to its "
-        "purpose: Not applied: the order could not be reached"]
+        "purpose: not applied: the order could not be reached"]
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError, match="1 problem"):
         call_command("billing_audit", stdout=out, stderr=err)

@@ -41,6 +41,7 @@ def bank(provider):
     ("-25", "greater than zero"),
     ("0.00", "greater than zero"),
     ("25.001", "USD amounts have at most 2 decimal places"),
+    ("1,500", "without thousands separators"),
     ("0.50", "The smallest payment by Bank transfer is 1.00 USD"),
 ])
 def test_an_amount_out_of_bounds_gets_a_message_and_writes_nothing(owner_client, bank, amount,
@@ -110,3 +111,19 @@ def test_each_currency_has_its_own_decimals(currency, text, expected):
 def test_too_many_decimals_for_the_currency(currency, text, message):
     with pytest.raises(AmountError, match=message):
         parse_amount(text, currency)
+
+
+def test_a_nul_byte_is_refused_whatever_the_case_of_the_content_type(owner_client):
+    response = owner_client.generic(
+        "POST", "/cart/promo/", "code=WELCOME%0010",
+        content_type="Application/X-WWW-Form-Urlencoded")
+
+    assert response.status_code == 400
+
+
+def test_a_form_whose_hidden_key_was_lost_says_so(owner_client, bank):
+    response = owner_client.post("/payments/add-funds/", {
+        "method": bank.pk, "amount": "25.00", "idempotency_key": "x" * 65})
+
+    assert "This form has expired" in response.content.decode()
+    assert not Payment.objects.exists()

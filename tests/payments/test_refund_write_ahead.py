@@ -122,7 +122,7 @@ def test_a_refund_confirmed_later_is_held_until_the_gateway_confirms(
     pay(owner_client)
     assert Order.objects.get().status == OrderStatus.PENDING_PAYMENT
 
-    Refund.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    Refund.objects.update(created_at=timezone.now() - timedelta(minutes=10))
     assert refunds_settle_pending(now=timezone.now()) == 1
 
     refund = Refund.objects.get()
@@ -144,7 +144,7 @@ def test_a_refund_whose_answer_was_lost_is_settled_by_asking_again(
     assert (refund.status, refund.error) == (Refund.Status.PENDING,
                                              "The sandbox did not answer in time.")
     assert personal_account(owner.client).balance == Decimal("25.00")  # held, not debited
-    Refund.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    Refund.objects.update(created_at=timezone.now() - timedelta(minutes=10))
 
     refunds_settle_pending(now=timezone.now())
     refunds_settle_pending(now=timezone.now())  # the job running again changes nothing

@@ -93,16 +93,19 @@ def test_a_declined_top_up_nobody_pays_is_cancelled_after_a_day(declined_invoice
 
     declined_invoice.refresh_from_db()
     assert declined_invoice.status == InvoiceStatus.CANCELLED
-    assert declined_invoice.status_note.startswith("Not paid within a day")
+    assert declined_invoice.status_note.startswith("Not paid in time")
 
 
-def test_a_bank_transfer_waiting_for_staff_is_not_cancelled(owner_client, provider):
+def test_a_bank_transfer_waits_two_weeks_for_the_money(owner_client, provider):
     bank = PaymentMethodFactory(provider=provider, gateway="bank_transfer")
     start_top_up(owner_client, bank, "40.00")
 
     payments_expire_abandoned(now=timezone.now() + timedelta(days=3))
-
     assert Invoice.objects.get().status == InvoiceStatus.NEW
+
+    payments_expire_abandoned(now=timezone.now() + timedelta(days=15))
+    assert Invoice.objects.get().status == InvoiceStatus.CANCELLED
+    assert Payment.objects.get().status == PaymentStatus.FAILED
 
 
 def test_another_clients_invoice_cannot_be_paid_or_cancelled(client, declined_invoice, method):

@@ -160,7 +160,7 @@ def test_an_abandoned_checkout_fails_after_a_day_and_its_invoice_is_cancelled():
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.FAILED
     assert payment.invoice.status == InvoiceStatus.CANCELLED
-    assert "Not paid within a day" in payment.invoice.status_note
+    assert "Not paid in time" in payment.invoice.status_note
     assert Payment.objects.get(pk=fresh.pk).status == PaymentStatus.PENDING
     assert personal_account(customer).balance == 0
 
