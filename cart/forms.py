@@ -160,7 +160,12 @@ def plan_summary(plan: PayPlan, method_name: str) -> str:
         if plan.fee.amount > 0:
             part += " " + _("(+ %(fee)s fee)") % {"fee": format_money(plan.fee)}
         parts.append(part)
-    return " + ".join(parts)
+    text = " + ".join(parts)
+    if plan.surplus.amount > 0:
+        text += ". " + _("%(surplus)s of it stays on your balance (the smallest payment by "
+                         "%(method)s).") % {"surplus": format_money(plan.surplus),
+                                            "method": method_name}
+    return text
 
 
 def plan_button(plan: PayPlan) -> str:

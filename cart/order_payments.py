@@ -36,7 +36,7 @@ from cart.checkout import (
 )
 from cart.models import Order, OrderStatus
 from core.money import format_money, zero
-from payments.gateways import GatewayError
+from payments.gateways import GatewayError, gateway_for
 from payments.models import (
     Payment,
     PaymentMethod,
@@ -87,13 +87,19 @@ class PayPlan:
         """What the gateway charges: the method's part and its fee."""
         return self.by_method + self.fee
 
+    @property
+    def surplus(self) -> Money:
+        """What the method pays beyond the total (its minimum): left on the balance."""
+        return self.from_balance + self.by_method - self.total
+
 
 def pay_plan(*, total: Money, available: Money, method: PaymentMethod | None,
              use_balance: bool) -> PayPlan:
     """The one rule of splitting a total between the balance and a method. Without a
     method, the balance pays it all; with one, the balance pays what it can only when
-    the client asks for it, and the method pays exactly the rest (within the method's
-    limits: ``plan_refusal``)."""
+    the client asks for it, and the method pays the rest: at least its minimum where its
+    gateway tops up (a card; the surplus stays on the balance), else exactly the rest,
+    within the method's limits (``plan_refusal``)."""
     nothing = zero(str(total.currency))
     if method is None:
         return PayPlan(total, total, nothing, nothing)
@@ -101,6 +107,9 @@ def pay_plan(*, total: Money, available: Money, method: PaymentMethod | None,
     if use_balance and available.amount > 0:
         from_balance = min(available, total)
     by_method = total - from_balance
+    minimum = Money(method.minimum, method.currency)
+    if nothing < by_method < minimum and gateway_for(method).minimum_tops_up:
+        by_method = minimum
     fee = method.fee_for(by_method) if by_method.amount > 0 else nothing
     return PayPlan(total, from_balance, by_method, fee)
 

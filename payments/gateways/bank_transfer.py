@@ -13,6 +13,7 @@ from payments.models import PaymentStatus
 class BankTransferGateway(PaymentGateway):
     code = "bank_transfer"
     supports_refunds = True
+    minimum_tops_up = False
 
     def start(self, payment, *, return_url, cancel_url) -> GatewayResult:
         return GatewayResult(status=PaymentStatus.PENDING,

@@ -71,6 +71,10 @@ class PaymentGateway:
     supports_saved_methods = False
     supports_webhooks = False
     supports_refunds = False
+    # Below the method's minimum, a purchase is paid at the minimum and the rest stays on
+    # the balance (a card: the client never types the amount). A gateway where the client
+    # pays the invoice's own figure (a bank transfer) cannot: the purchase is refused.
+    minimum_tops_up = True
     # How long a refund may wait for the gateway's confirmation before the audit asks
     # why (gateways that confirm later say so in their documentation).
     refund_window = timedelta(hours=1)

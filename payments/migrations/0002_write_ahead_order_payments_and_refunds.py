@@ -25,7 +25,8 @@ def outcomes_of_past_payments(apps, schema_editor):
     """Payments captured before outcomes were recorded: an advance-payment invoice they
     paid says they did their job. Order payments of that time paid an advance-payment
     invoice of their own and left the order to the balance: they were top-ups, and are
-    recorded as such."""
+    recorded as such. One still open at the upgrade credits the balance when it succeeds,
+    and its order waits to be paid from there (the order page offers it)."""
     Payment = apps.get_model("payments", "Payment")
     captured = ["succeeded", "partially_refunded", "refunded"]
     legacy = Payment.objects.filter(purpose__in=["order", "autopay"], invoice__kind="advance")

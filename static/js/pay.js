@@ -7,12 +7,15 @@
     var chosen = form.querySelector("input[name=pay_with]:checked");
     if (!chosen) return;
     var box = form.querySelector("[data-use-balance]");
-    var combined = box && box.checked && chosen.dataset.buttonCombined;
-    form.querySelector("[data-pay-button]").textContent =
-      combined ? chosen.dataset.buttonCombined : chosen.dataset.button;
+    var combined = box && box.checked && chosen.dataset.combined;
+    var button = form.querySelector("[data-pay-button]");
+    var text = combined ? chosen.dataset.buttonCombined : chosen.dataset.button;
+    // No text: the method's limits refuse this split; the summary says why.
+    button.textContent = text || button.dataset.unavailable;
+    button.disabled = !text;
     form.querySelector("[data-pay-summary]").textContent =
       combined ? chosen.dataset.summaryCombined : chosen.dataset.summary;
-    if (box) box.closest(".field").hidden = !chosen.dataset.buttonCombined;
+    if (box) box.closest(".field").hidden = !chosen.dataset.combined;
   }
   function wire(form) {
     if (form.dataset.payWired) return;

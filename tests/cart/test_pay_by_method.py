@@ -415,3 +415,24 @@ def test_a_colleague_without_finance_rights_sees_no_pay_form(client, owner, vps_
 
     assert "data-pay-form" not in page
     assert "Paying needs the right to manage finances" in page
+
+
+def test_a_method_whose_limits_refuse_the_amount_says_why_and_charges_nothing(
+        owner_client, owner, vps_plan, company):
+    from tests.factories.payments import PaymentMethodFactory
+
+    bank = PaymentMethodFactory(company=company, gateway="bank_transfer", name="Bank",
+                                minimum=Decimal("50.00"))
+    order_vps(owner_client, vps_plan, disk="40")  # 20.00
+
+    page = owner_client.get("/cart/").content.decode()
+    option = re.search(rf'<input type="radio" name="pay_with" value="method:{bank.pk}"[^>]*>',
+                       page).group(0)
+    assert " disabled" in option
+    assert "The smallest payment by Bank is 50.00 USD" in page
+
+    response = pay(owner_client, pay_with=f"method:{bank.pk}")
+
+    page = owner_client.get(response["Location"]).content.decode()
+    assert "The smallest payment by Bank is 50.00 USD" in page
+    assert not Payment.objects.exists()

@@ -14,8 +14,11 @@ def usd(amount):
     return Money(Decimal(amount), "USD")
 
 
-CARD = PaymentMethod(name="Card", currency="USD", minimum=Decimal("5.00"),
+CARD = PaymentMethod(name="Card", gateway="sandbox", currency="USD", minimum=Decimal("5.00"),
                      maximum=Decimal("1000"), fee_percent=Decimal("2"), fee_fixed=Decimal("0"))
+BANK = PaymentMethod(name="Bank", gateway="bank_transfer", currency="USD",
+                     minimum=Decimal("5.00"), maximum=Decimal("1000"), fee_percent=Decimal("0"),
+                     fee_fixed=Decimal("0"))
 
 
 @pytest.mark.parametrize(
@@ -29,8 +32,10 @@ CARD = PaymentMethod(name="Card", currency="USD", minimum=Decimal("5.00"),
         ("20.00", "-30.00", CARD, False, "0.00", "20.00", "0.40", ""),
         # the balance first, the card for the rest
         ("20.00", "13.00", CARD, True, "13.00", "7.00", "0.14", ""),
-        # the rest below the card's minimum: the card cannot pay it
-        ("20.00", "18.00", CARD, True, "18.00", "2.00", "0.04", "smallest payment by Card"),
+        # the rest below the card's minimum: the minimum, the surplus stays on the balance
+        ("20.00", "18.00", CARD, True, "18.00", "5.00", "0.10", ""),
+        # a bank transfer pays the invoice's own figure: below its minimum it cannot
+        ("20.00", "18.00", BANK, True, "18.00", "2.00", "0.00", "smallest payment by Bank"),
         # above the card's maximum: only with the balance first
         ("1200.00", "0.00", CARD, False, "0.00", "1200.00", "24.00", "largest payment by Card"),
         ("1200.00", "300.00", CARD, True, "300.00", "900.00", "18.00", ""),
@@ -50,3 +55,13 @@ def test_pay_plan(total, available, method, use_balance, from_balance, by_method
     assert plan.charged == plan.by_method + plan.fee
     assert refusal in plan_refusal(plan, method)
     assert bool(refusal) == bool(plan_refusal(plan, method))
+
+
+def test_the_summary_says_where_the_surplus_goes():
+    from cart.forms import plan_summary
+
+    plan = pay_plan(total=usd("3.00"), available=usd("0"), method=CARD, use_balance=False)
+
+    assert plan_summary(plan, "Card") == ("5.00 USD by Card (+ 0.10 USD fee). 2.00 USD of it "
+                                          "stays on your balance (the smallest payment by "
+                                          "Card).")
