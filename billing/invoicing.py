@@ -23,7 +23,7 @@ from djmoney.money import Money
 from sequences import get_next_value
 
 from accounts.models import Client, Company, Payer
-from billing.calculators import LineInput, document_totals
+from billing.calculators import DocumentTotals, LineInput, LineTotals, document_totals
 from billing.ledger import lock_accounts, personal_account
 from billing.models import (
     CreditNote,
@@ -54,6 +54,9 @@ class LineSpec:
     period_start: date | None = None
     period_end: date | None = None
     extra: dict = field(default_factory=dict)
+    # The line's tax as the purchase computed it (an order's quote); given for every line,
+    # the invoice carries these figures instead of computing them again.
+    tax: Money | None = None
 
 
 def company_snapshot(company: Company) -> dict:
@@ -112,9 +115,15 @@ def invoice_issue(
     if treatment is None:
         treatment = NO_TAX if kind == InvoiceKind.ADVANCE_PAYMENT else tax_treatment(company,
                                                                                     payer)
-    totals = document_totals(
-        [LineInput(line.description, line.unit_price, line.quantity) for line in lines],
-        currency=currency, tax_rate=treatment.rate, rounding=company.tax_rounding)
+    if all(line.tax is not None for line in lines):
+        computed = [LineTotals(round_money(line.unit_price * line.quantity), line.tax)
+                    for line in lines]
+        totals = DocumentTotals(computed, money_sum((t.net for t in computed), currency),
+                                money_sum((t.tax for t in computed), currency))
+    else:
+        totals = document_totals(
+            [LineInput(line.description, line.unit_price, line.quantity) for line in lines],
+            currency=currency, tax_rate=treatment.rate, rounding=company.tax_rounding)
     invoice = Invoice.objects.create(
         company=company, client=client, payer=payer, kind=kind, currency=currency,
         status=InvoiceStatus.DRAFT, created_at=now)
@@ -192,9 +201,11 @@ def credited_so_far(invoice: Invoice) -> Money:
 @transaction.atomic
 def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str,
                       ledger_transaction: Transaction | None = None,
-                      now: datetime | None = None) -> CreditNote:
+                      tax: Money | None = None, now: datetime | None = None) -> CreditNote:
     """Credit ``amount`` (gross, tax included) of an issued invoice, e.g. for a refund
-    or a downgrade. The credit notes of an invoice never add up to more than it."""
+    or a downgrade; ``tax`` is its tax when the purchase computed it (a downgrade in an
+    order), else it is worked back from the invoice's rate. The credit notes of an
+    invoice never add up to more than it."""
     lock_accounts(personal_account(invoice.client))  # the account before the invoice row
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     now = now or timezone.now()
@@ -208,8 +219,11 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str,
         raise InvoiceError(f"Only {format_money(remaining)} of invoice {invoice.number} is "
                            "left to credit.")
     rate = invoice.tax_rate
-    net = round_money(amount / (1 + rate)) if rate else amount
-    tax = amount - net if rate else zero(invoice.currency)
+    if tax is None:
+        net = round_money(amount / (1 + rate)) if rate else amount
+        tax = amount - net if rate else zero(invoice.currency)
+    else:
+        net = amount - tax
     note = CreditNote.objects.create(
         invoice=invoice, company=invoice.company, client=invoice.client,
         number=_next_number(invoice.company, invoice.client, timezone.localdate(now).year,

@@ -160,7 +160,8 @@ def _order_from_quote(*, client: Client, user: User | None, idempotency_key: str
             period_end=item.period_end, new_plan=spec.new_plan,
             addon_values={str(k): {"quantity": str(v.quantity), "choice": v.choice_id}
                           for k, v in (values or {}).items()},
-            net=net.amount, discount=(item.discount or zero(priced.currency)).amount,
+            net=net.amount, tax=tax.amount,
+            discount=(item.discount or zero(priced.currency)).amount,
             derivation={**item.derivation, "tax": str(tax.amount), "base": str(
                 item.base.amount)})
     return order
@@ -270,11 +271,7 @@ def order_invoice(order: Order) -> Invoice:
 def _charged(items) -> list[OrderItem]:
     """The items of an order that charge the client (its invoice's lines); the others are
     free or credit a downgrade."""
-    return [item for item in items if item.net + _tax(item) > 0]
-
-
-def _tax(item: OrderItem) -> Decimal:
-    return Decimal(item.derivation.get("tax", "0"))
+    return [item for item in items if item.gross > 0]
 
 
 def _treatment(order: Order) -> TaxTreatment:
@@ -291,11 +288,12 @@ def _invoice(order: Order, items: list[OrderItem]):
     lines = [LineSpec(item.description + (f" (discount {item.discount:.2f})"
                                           if item.discount else ""),
                       Money(item.net, order.currency), service=item.service,
-                      period_start=item.period_start, period_end=item.period_end)
+                      period_start=item.period_start, period_end=item.period_end,
+                      tax=Money(item.tax, order.currency))
              for item in items]
     invoice = invoice_issue(company=_company(order), client=order.client,
                             kind=InvoiceKind.SERVICES, lines=lines, treatment=_treatment(order))
-    expected = money_sum((Money(i.net + _tax(i), order.currency) for i in items),
+    expected = money_sum((Money(i.net + i.tax, order.currency) for i in items),
                          order.currency)
     if invoice.total_money != expected:  # the same rule twice must give the same figure
         raise CheckoutError("The invoice does not match the order; nothing was charged.")
@@ -307,7 +305,7 @@ def _charge(order: Order, item: OrderItem) -> ChargeSpec:
     if item.kind == ItemKind.NEW and item.derivation.get("rule") == "daily":
         kind = ChargeKind.DAILY  # the first day: the clock will not charge it again
     return ChargeSpec(
-        kind, item.description, Money(item.net + _tax(item), order.currency),
+        kind, item.description, Money(item.net + item.tax, order.currency),
         idempotency_key=f"order:{order.pk}:item:{item.pk}", service=item.service,
         period_start=item.period_start, period_end=item.period_end,
         derivation={**item.derivation, "order": order.pk})
@@ -318,7 +316,7 @@ def _counter_legs(order: Order, items: list[OrderItem]) -> list[Leg]:
     currency = order.currency
     base = money_sum((Money(item.net + item.discount, currency) for item in items), currency)
     discount = money_sum((Money(item.discount, currency) for item in items), currency)
-    tax = money_sum((Money(_tax(item), currency) for item in items), currency)
+    tax = money_sum((Money(item.tax, currency) for item in items), currency)
     return [Leg(system_account(AccountKind.REVENUE, currency, company=company), base),
             Leg(system_account(AccountKind.DISCOUNTS, currency, company=company), -discount),
             Leg(system_account(AccountKind.TAX_PAYABLE, currency, company=company), tax)]
@@ -328,7 +326,7 @@ def _credit_downgrade(order: Order, item: OrderItem, user: User | None) -> None:
     """A downgrade mid-period credits the unused difference to the balance, with a
     credit note against the invoice that charged the period."""
     currency = order.currency
-    amount = Money(-(item.net + _tax(item)), currency)
+    amount = Money(-item.gross, currency)
     company = _company(order)
     record, _ = account_credit(
         client=order.client, amount=amount, kind=TransactionKind.REFUND,
@@ -343,7 +341,7 @@ def _credit_downgrade(order: Order, item: OrderItem, user: User | None) -> None:
         with contextlib.suppress(InvoiceError):
             credit_note_issue(invoice=source.invoice, amount=amount,
                               reason=f"Downgrade of {item.service.name}",
-                              ledger_transaction=record)
+                              ledger_transaction=record, tax=Money(-item.tax, currency))
 
 
 def _apply(item: OrderItem, user: User | None) -> None:

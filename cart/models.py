@@ -133,6 +133,9 @@ class OrderItem(models.Model):
                                  related_name="+")
     addon_values = models.JSONField(default=dict, blank=True)
     net = amount_field()
+    # The item's tax as the order's quote computed it: its invoice and its debit (or its
+    # credit note) read this figure, never compute it again.
+    tax = amount_field(default=Decimal(0))
     discount = amount_field(default=Decimal(0))
     derivation = models.JSONField(default=dict, blank=True)
 
@@ -141,6 +144,10 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+    @property
+    def gross(self) -> Decimal:
+        return self.net + self.tax
 
 
 class PromoCode(models.Model):

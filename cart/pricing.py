@@ -206,9 +206,14 @@ def _change(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
                                          kind__in=[ChargeKind.ORDER, ChargeKind.RENEWAL,
                                                    ChargeKind.CHANGE]).order_by("pk")
     owed_before, charged_before = _period_state(list(base_charges), old_price)
-    result = prorate(period_start=start, period_end=end, change_on=today, old_price=old_price,
-                     new_price=new_price, owed_before=owed_before,
-                     charged_before=charged_before)
+    try:
+        result = prorate(period_start=start, period_end=end, change_on=today,
+                         old_price=old_price, new_price=new_price, owed_before=owed_before,
+                         charged_before=charged_before)
+    except ValueError as error:  # paid more than one period ahead: no period holds today
+        raise ItemError(f"{service.name} is paid until {service.expires_on}, beyond its "
+                        f"current period: its configuration can change from {start}.") \
+            from error
     charge, owed = result.charge, result.owed_exact
     if charge.amount < 0 and not service.plan.downgrade_credit:
         # No credit on this plan: the period keeps costing what was paid for it.
@@ -348,8 +353,22 @@ def quote(*, client: Client, specs: list[ItemSpec], today: date, when=None,
     problem = promo_problem(promo, client, when) if promo is not None else ""
     _apply_discounts(items, client, None if problem else promo, currency, when)
     treatment = tax_treatment(company, default_payer(client)) if company else NO_TAX
-    totals = document_totals([LineInput(i.description, i.net) for i in items],
-                             currency=currency, tax_rate=treatment.rate,
-                             rounding=company.tax_rounding if company else "line")
+    nets, taxes = order_taxes([i.net for i in items], currency=currency, rate=treatment.rate,
+                              rounding=company.tax_rounding if company else "line")
     return Quote(items, currency, company, treatment, None if problem else promo, problem,
-                 [line.net for line in totals.lines], [line.tax for line in totals.lines])
+                 nets, taxes)
+
+
+def order_taxes(nets: list[Money], *, currency: str, rate: Decimal, rounding: str
+                ) -> tuple[list[Money], list[Money]]:
+    """The tax of each line of an order, as the documents that will carry them compute it:
+    the lines that charge are one invoice (taxed by the company's rounding, per line or per
+    document); each line that credits (a downgrade) is a credit note of its own. The order,
+    its invoice, its debit and its credit notes all read these figures."""
+    charged = [index for index, net in enumerate(nets) if net.amount > 0]
+    invoice = document_totals([LineInput("", nets[i]) for i in charged], currency=currency,
+                              tax_rate=rate, rounding=rounding)
+    taxes = [round_money(net * rate) if net.amount < 0 else zero(currency) for net in nets]
+    for index, line in zip(charged, invoice.lines, strict=True):
+        taxes[index] = line.tax
+    return [round_money(net) for net in nets], taxes
