@@ -168,6 +168,37 @@ def amounts_not_in_minor_units() -> Iterator[Problem]:
 
 
 @check
+def tax_payable_differs_from_charges() -> Iterator[Problem]:
+    """Each company's taxes payable are the tax its charges carried (every path: orders,
+    renewals, changes, daily charges, overages) less the tax its credit notes gave back,
+    per currency."""
+    for company, currency, posted, charged, credited in rows("""
+        WITH posted AS (
+            SELECT a.company_id, e.currency, sum(e.amount) AS tax FROM billing_entry e
+            JOIN billing_ledgeraccount a ON a.id = e.account_id AND a.kind = 'tax'
+            GROUP BY a.company_id, e.currency),
+        charged AS (
+            SELECT co.company_id, c.currency, sum(c.tax) AS tax FROM billing_charge c
+            JOIN accounts_client cl ON cl.id = c.client_id
+            JOIN (SELECT provider_id, min(company_id) AS company_id
+                  FROM accounts_company_providers GROUP BY provider_id) co
+              ON co.provider_id = cl.provider_id
+            WHERE c.tax <> 0 GROUP BY co.company_id, c.currency),
+        credited AS (
+            SELECT company_id, currency, sum(tax_total) AS tax FROM billing_creditnote
+            WHERE tax_total <> 0 GROUP BY company_id, currency)
+        SELECT company_id, currency, coalesce(p.tax, 0), coalesce(ch.tax, 0),
+               coalesce(cr.tax, 0)
+        FROM posted p FULL JOIN charged ch USING (company_id, currency)
+        FULL JOIN credited cr USING (company_id, currency)
+        WHERE coalesce(p.tax, 0) <> coalesce(ch.tax, 0) - coalesce(cr.tax, 0)
+        ORDER BY 1, 2 LIMIT 100"""):
+        yield Problem("tax", f"company {company}: taxes payable of {posted} {currency}, but its "
+                             f"charges carried {charged} and its credit notes gave back "
+                             f"{credited}")
+
+
+@check
 def holds_differ_from_open_holds() -> Iterator[Problem]:
     """What an account says it holds is the sum of its holds not yet released."""
     for code, held, open_holds in rows("""

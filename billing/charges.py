@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.db import transaction
 from djmoney.money import Money
@@ -30,6 +31,8 @@ class ChargeSpec:
     period_start: date | None = None
     period_end: date | None = None
     derivation: dict = field(default_factory=dict)
+    tax: Money | None = None  # the part of ``amount`` that is tax, at ``tax_rate``
+    tax_rate: Decimal = Decimal(0)
 
 
 @transaction.atomic
@@ -53,6 +56,7 @@ def charges_post(*, client: Client, charges: list[ChargeSpec], counter: list[Leg
             Charge(client=client, service=spec.service, kind=spec.kind,
                    description=spec.description, period_start=spec.period_start,
                    period_end=spec.period_end, amount=spec.amount.amount, currency=currency,
+                   tax=spec.tax.amount if spec.tax is not None else 0, tax_rate=spec.tax_rate,
                    transaction=record, invoice=invoice, derivation=spec.derivation,
                    idempotency_key=spec.idempotency_key)
             for spec in charges])

@@ -35,11 +35,13 @@ from django.dispatch import Signal
 from django.utils import timezone
 from djmoney.money import Money
 
-from accounts.models import Client
+from accounts.models import Client, Company
 from accounts.notifications import notify
+from accounts.selectors import company_for_provider
 from billing.calculators import daily_amount
 from billing.charges import ChargeSpec, charges_post
 from billing.corrections import transaction_reverse
+from billing.invoicing import default_payer
 from billing.ledger import Leg, account_credit, personal_account, system_account
 from billing.models import (
     AccountKind,
@@ -49,6 +51,7 @@ from billing.models import (
     TransactionKind,
 )
 from billing.selectors import group_discount_percent, promised_payment_offer
+from billing.taxes import NO_TAX, client_treatments, tax_of, tax_treatment
 from core.money import format_money, minor_unit_places, money_sum, round_money
 from services import actions as service_actions
 from services.models import Charging, Service, ServiceStatus, ServiceUsage, SuspendReason
@@ -120,9 +123,12 @@ class ChunkResult:
 # - priced, split, amounts: the period price, its share for today by the rule of
 #   billing.calculators.daily_amount (the price in minor units spread over the month's
 #   days, the remainder one unit a day on the last days), less the discount;
-# - due: whether the client's balance plus credit limit pays it, in order of service id;
-# - txn, inserted, entries: one ledger transaction with a charge per paid service, a debit
-#   per client and a credit per company's revenue account; nothing when nothing is paid.
+# - taxed: its tax at the client's rate (billing.taxes.tax_of; rates passed in);
+# - due: whether the client's balance plus credit limit pays it (net and tax), in order
+#   of service id;
+# - txn, inserted, entries: one ledger transaction with a charge per paid service (net
+#   and tax), a debit per client, a credit per company's revenue account (the nets) and
+#   per company's tax account (the taxes); nothing when nothing is paid.
 # The statement returns what it charged, the services it could not pay (for suspension)
 # and the clients whose balance now pays fewer days than their provider's low-balance days.
 _DAY_SQL = f"""
@@ -185,13 +191,21 @@ amounts AS MATERIALIZED (
     SELECT split.*,
            day_price - round(day_price * discount_percent / 100, %(places)s) AS amount
     FROM split),
+taxed AS MATERIALIZED (
+    -- billing.taxes.tax_of: the day's net times the client's rate, rounded half away
+    -- from zero (the rates come from billing.taxes.client_treatments).
+    SELECT amounts.*, coalesce(t.rate, 0) AS tax_rate,
+           round(amount * coalesce(t.rate, 0), %(places)s) AS tax
+    FROM amounts
+    LEFT JOIN unnest(%(tax_clients)s::bigint[], %(tax_rates)s::numeric[]) t (client_id, rate)
+      ON t.client_id = amounts.client_id),
 due AS MATERIALIZED (
-    SELECT amounts.*, a.id AS account_id,
+    SELECT taxed.*, amount + tax AS gross, a.id AS account_id,
            a.balance + a.credit_limit - a.held AS available,
-           coalesce(sum(amount) OVER (PARTITION BY amounts.client_id ORDER BY service_id)
+           coalesce(sum(amount + tax) OVER (PARTITION BY taxed.client_id ORDER BY service_id)
                     <= a.balance + a.credit_limit - a.held, false) AS payable
-    FROM amounts LEFT JOIN billing_ledgeraccount a
-      ON a.client_id = amounts.client_id AND a.kind = 'client'
+    FROM taxed LEFT JOIN billing_ledgeraccount a
+      ON a.client_id = taxed.client_id AND a.kind = 'client'
     WHERE amount > 0),
 txn AS (
     INSERT INTO billing_transaction (created_at, kind, description, idempotency_key,
@@ -201,41 +215,51 @@ txn AS (
     WHERE EXISTS (SELECT 1 FROM due WHERE payable)
     RETURNING id),
 derivations AS (
-    -- Built once per tariff, price and discount: most services of a chunk share one.
+    -- Built once per tariff, price, discount and tax rate: most services of a chunk
+    -- share one.
     SELECT k.*, jsonb_build_object(
                'rule', 'daily', 'tariff', p.name, 'tariff_version', p.updated_at,
                'period', k.period, 'period_price', k.period_price,
                'discount_percent', k.discount_percent, 'days', %(days)s,
-               'day', %(day_index)s) AS derivation
-    FROM (SELECT DISTINCT plan_id, period, period_price, discount_percent
+               'day', %(day_index)s, 'net', k.amount, 'tax_rate', k.tax_rate,
+               'tax', k.tax) AS derivation
+    FROM (SELECT DISTINCT plan_id, period, period_price, discount_percent, amount, tax_rate,
+                 tax
           FROM due WHERE payable) k
     JOIN services_tariffplan p ON p.id = k.plan_id),
 inserted AS (
     -- No ON CONFLICT: the chunk holds its clients' personal accounts, so nobody else
     -- charges them meanwhile, and a duplicate would be an error worth failing on.
     INSERT INTO billing_charge (client_id, service_id, kind, description, period_start,
-                                period_end, amount, currency, transaction_id, derivation,
-                                created_at)
+                                period_end, amount, tax, tax_rate, currency, transaction_id,
+                                derivation, created_at)
     SELECT d.client_id, d.service_id, 'daily', 'Daily charge: ' || d.name, %(day)s,
-           %(next_day)s, d.amount, %(currency)s, txn.id, dv.derivation, %(now)s
+           %(next_day)s, d.gross, d.tax, d.tax_rate, %(currency)s, txn.id, dv.derivation,
+           %(now)s
     FROM due d CROSS JOIN txn
-    JOIN derivations dv USING (plan_id, period, period_price, discount_percent)
+    JOIN derivations dv USING (plan_id, period, period_price, discount_percent, amount,
+                               tax_rate, tax)
     WHERE d.payable
     RETURNING client_id, amount),
 per_client AS (
     SELECT d.client_id, d.account_id, d.available, d.low_balance_days, d.company_id,
-           sum(d.amount) AS total
+           sum(d.gross) AS total, sum(d.amount) AS net, sum(d.tax) AS tax
     FROM due d WHERE d.payable
     GROUP BY d.client_id, d.account_id, d.available, d.low_balance_days, d.company_id),
 revenue AS (
-    SELECT * FROM unnest(%(companies)s::bigint[], %(revenue_accounts)s::bigint[])
-      AS r (company_id, account_id)),
+    SELECT * FROM unnest(%(companies)s::bigint[], %(revenue_accounts)s::bigint[],
+                         %(tax_accounts)s::bigint[])
+      AS r (company_id, account_id, tax_account_id)),
 legs AS (
     SELECT account_id, -total AS amount FROM per_client
     UNION ALL
-    SELECT r.account_id, sum(pc.total) FROM per_client pc
+    SELECT r.account_id, sum(pc.net) FROM per_client pc
     JOIN revenue r ON r.company_id IS NOT DISTINCT FROM pc.company_id
-    GROUP BY r.account_id),
+    GROUP BY r.account_id
+    UNION ALL
+    SELECT r.tax_account_id, sum(pc.tax) FROM per_client pc
+    JOIN revenue r ON r.company_id IS NOT DISTINCT FROM pc.company_id
+    GROUP BY r.tax_account_id),
 entries AS (
     INSERT INTO billing_entry (transaction_id, account_id, amount, currency)
     SELECT txn.id, legs.account_id, legs.amount, %(currency)s FROM legs CROSS JOIN txn
@@ -273,6 +297,8 @@ def charge_daily_chunk(as_of: date, lo: int, hi: int) -> ChunkResult:
 def _charge_chunk_currency(as_of: date, lo: int, hi: int, currency: str,
                            companies: list[int | None]) -> ChunkResult:
     revenue = [_revenue_account(company, currency).pk for company in companies]
+    taxes = [_tax_account(company, currency).pk for company in companies]
+    tax_clients, tax_rates = _chunk_tax_rates(lo, hi, currency)
     params = {"lo": lo, "hi": hi, "day": as_of, "next_day": as_of + timedelta(days=1),
               "day_start": _day_bounds(as_of - timedelta(days=1)),
               "day_end": _day_bounds(as_of), "currency": currency,
@@ -282,7 +308,8 @@ def _charge_chunk_currency(as_of: date, lo: int, hi: int, currency: str,
               "description": f"Daily charges of {as_of}, clients {lo}-{hi}",
               "key": f"daily:{as_of}:{lo}-{hi}:{currency}:{uuid.uuid4().hex}",
               "details": json.dumps({"day": str(as_of), "clients": [lo, hi]}),
-              "companies": companies, "revenue_accounts": revenue}
+              "companies": companies, "revenue_accounts": revenue, "tax_accounts": taxes,
+              "tax_clients": tax_clients, "tax_rates": tax_rates}
     with connection.cursor() as cursor:
         # The chunk's running sums and scratch sets stay in memory.
         cursor.execute("SET LOCAL work_mem = '64MB'")
@@ -302,10 +329,34 @@ def _charge_chunk_currency(as_of: date, lo: int, hi: int, currency: str,
 
 
 def _revenue_account(company_id: int | None, currency: str) -> LedgerAccount:
-    from accounts.models import Company
-
     company = Company.objects.filter(pk=company_id).first() if company_id else None
     return system_account(AccountKind.REVENUE, currency, company=company)
+
+
+def _tax_account(company_id: int | None, currency: str) -> LedgerAccount:
+    company = Company.objects.filter(pk=company_id).first() if company_id else None
+    return system_account(AccountKind.TAX_PAYABLE, currency, company=company)
+
+
+def _chunk_tax_rates(lo: int, hi: int, currency: str) -> tuple[list[int], list[Decimal]]:
+    """The tax rate of every client of the chunk that has daily services and is taxed,
+    by the one rule (billing.taxes), for the statement to read: a query per company."""
+    clients = (Client.objects.filter(pk__range=(lo, hi), provider__currency=currency,
+                                     services__plan__charging=Charging.DAILY)
+               .values_list("pk", "provider_id").distinct())
+    by_provider: dict[int, list[int]] = {}
+    for client_id, provider_id in clients:
+        by_provider.setdefault(provider_id, []).append(client_id)
+    ids, rates = [], []
+    for provider_id, client_ids in by_provider.items():
+        company = company_for_provider(provider_id)
+        if company is None:
+            continue
+        for client_id, treatment in client_treatments(company, client_ids).items():
+            if treatment.rate:
+                ids.append(client_id)
+                rates.append(treatment.rate)
+    return ids, rates
 
 
 # The rest of the day, per service ----------------------------------------------------------
@@ -375,8 +426,9 @@ def delete_overdue(as_of: date) -> list[int]:
 
 
 def day_amount(service: Service, as_of: date) -> Money | None:
-    """One day of a daily service, by the same rule as the set-based charge: the period
-    price split over the days, then the client group's discount."""
+    """What one day of a daily service takes from the balance, by the same rules as the
+    set-based charge: the period price split over the days, less the client group's
+    discount, plus its tax."""
     try:
         lines = price_lines(service.plan, service.billing_period, service_addon_values(service),
                             include_setup=False)
@@ -385,7 +437,10 @@ def day_amount(service: Service, as_of: date) -> Money | None:
     day = daily_amount(money_sum((line.amount for line in lines), service.plan.currency),
                        service.billing_period, as_of)
     percent = group_discount_percent(service.client, service.plan, _day_bounds(as_of))
-    return day - round_money(day * percent / 100) if percent else day
+    net = day - round_money(day * percent / 100) if percent else day
+    company = company_for_provider(service.client.provider)
+    treatment = tax_treatment(company, default_payer(service.client)) if company else NO_TAX
+    return net + tax_of(net, treatment)
 
 
 def resume_paid(client: Client, as_of: date) -> list[int]:
@@ -429,32 +484,34 @@ def charge_overages(as_of: date) -> int:
         over = record.quantity - record.addon.included
         if over <= 0 or record.addon.overage_price is None:
             continue
-        amount = round_money(record.addon.overage_price * over)
-        if not amount.amount:
+        net = round_money(record.addon.overage_price * over)
+        if not net.amount:
             continue
         service = record.service
         key = f"overage:{record.pk}"
-        company = _company_of(service.client)
+        company = company_for_provider(service.client.provider)
+        treatment = tax_treatment(company, default_payer(service.client)) if company \
+            else NO_TAX
+        tax = tax_of(net, treatment)
+        currency = str(net.currency)
         _, created = charges_post(
             client=service.client, idempotency_key=key, allow_overdraft=True,
             description=f"Overage of {record.addon.name} for {service.name}",
             charges=[ChargeSpec(ChargeKind.OVERAGE, f"{record.addon.name} over the included "
                                 f"{record.addon.included.normalize():f}: {service.name}",
-                                amount, idempotency_key=key, service=service,
+                                net + tax, idempotency_key=key, service=service,
+                                tax=tax, tax_rate=treatment.rate,
                                 period_start=record.period_start, period_end=record.period_end,
                                 derivation={"used": str(record.quantity),
                                             "included": str(record.addon.included),
-                                            "unit_price": str(record.addon.overage_price.amount)})],
-            counter=[Leg(system_account(AccountKind.REVENUE, str(amount.currency),
-                                        company=company), amount)])
+                                            "unit_price": str(record.addon.overage_price.amount),
+                                            "net": str(net.amount), "tax_rate": str(
+                                                treatment.rate), "tax": str(tax.amount)})],
+            counter=[Leg(system_account(AccountKind.REVENUE, currency, company=company), net),
+                     Leg(system_account(AccountKind.TAX_PAYABLE, currency, company=company),
+                         tax)])
         count += int(created)
     return count
-
-
-def _company_of(client: Client):
-    from accounts.selectors import company_for_provider
-
-    return company_for_provider(client.provider)
 
 
 # Promised payments ------------------------------------------------------------------------------

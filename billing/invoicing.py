@@ -34,7 +34,7 @@ from billing.models import (
     InvoiceStatus,
     Transaction,
 )
-from billing.taxes import NO_TAX, TaxTreatment, tax_treatment
+from billing.taxes import NO_TAX, PAYER_ORDER, TaxTreatment, tax_treatment
 from core.money import format_money, money_sum, round_money, zero
 from services.models import Service
 
@@ -81,7 +81,7 @@ def payer_snapshot(payer: Payer | None, client: Client) -> dict:
 
 
 def default_payer(client: Client) -> Payer | None:
-    return client.payers.filter(is_default=True).first() or client.payers.first()
+    return client.payers.order_by(*PAYER_ORDER).first()
 
 
 def _next_number(company: Company, client: Client, year: int, *,

@@ -215,7 +215,10 @@ class Charge(models.Model):
     description = models.CharField(max_length=255)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
-    amount = amount_field()
+    amount = amount_field(help_text="What the balance was debited: net and tax.")
+    # The tax in the amount and its rate, as data: documents and the audit read them.
+    tax = amount_field(default=Decimal(0))
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal(0))
     currency = CurrencyField()
     # Transactions are never deleted and nothing reads charges by transaction.
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="charges",
@@ -253,6 +256,10 @@ class Charge(models.Model):
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+    @property
+    def net(self) -> Decimal:
+        return self.amount - self.tax
 
 
 # Discounts ---------------------------------------------------------------------------------

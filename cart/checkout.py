@@ -15,7 +15,6 @@ database transaction per step.
 
 from __future__ import annotations
 
-import contextlib
 from decimal import Decimal
 
 from django.db import transaction
@@ -28,9 +27,9 @@ from accounts.actionlog import log_action
 from accounts.models import Client, Company, User
 from billing.charges import ChargeSpec, charges_post
 from billing.invoicing import (
-    InvoiceError,
     LineSpec,
     credit_note_issue,
+    credited_so_far,
     invoice_cancel,
     invoice_issue,
     invoice_mark_paid,
@@ -38,7 +37,7 @@ from billing.invoicing import (
 from billing.ledger import (
     InsufficientFunds,
     Leg,
-    account_credit,
+    ledger_post,
     lock_accounts,
     personal_account,
     system_account,
@@ -305,10 +304,11 @@ def _charge(order: Order, item: OrderItem) -> ChargeSpec:
     if item.kind == ItemKind.NEW and item.derivation.get("rule") == "daily":
         kind = ChargeKind.DAILY  # the first day: the clock will not charge it again
     return ChargeSpec(
-        kind, item.description, Money(item.net + item.tax, order.currency),
+        kind, item.description, Money(item.gross, order.currency),
         idempotency_key=f"order:{order.pk}:item:{item.pk}", service=item.service,
         period_start=item.period_start, period_end=item.period_end,
-        derivation={**item.derivation, "order": order.pk})
+        derivation={**item.derivation, "order": order.pk},
+        tax=Money(item.tax, order.currency), tax_rate=_treatment(order).rate)
 
 
 def _counter_legs(order: Order, items: list[OrderItem]) -> list[Leg]:
@@ -324,24 +324,33 @@ def _counter_legs(order: Order, items: list[OrderItem]) -> list[Leg]:
 
 def _credit_downgrade(order: Order, item: OrderItem, user: User | None) -> None:
     """A downgrade mid-period credits the unused difference to the balance, with a
-    credit note against the invoice that charged the period."""
+    credit note against the invoice that charged the period: the note's net comes back
+    from revenue and its tax from the taxes payable. With no invoice able to take the note
+    (a period paid before invoices, or credited already), the credit stands on its own,
+    all from revenue: the tax invoiced stays declared."""
     currency = order.currency
     amount = Money(-item.gross, currency)
+    tax = Money(-item.tax, currency)
     company = _company(order)
-    record, _ = account_credit(
-        client=order.client, amount=amount, kind=TransactionKind.REFUND,
-        counter=system_account(AccountKind.REVENUE, currency, company=company),
-        description=f"Downgrade credit: {item.description}",
-        idempotency_key=f"order:{order.pk}:item:{item.pk}:credit", actor=user,
-        details=item.derivation)
     source = (item.service.charges.filter(invoice__isnull=False)
-              .exclude(invoice__status="cancelled").order_by("-pk").first())
-    if source is not None:
-        # More than that invoice can take: the credit stands, documented by the ledger.
-        with contextlib.suppress(InvoiceError):
-            credit_note_issue(invoice=source.invoice, amount=amount,
-                              reason=f"Downgrade of {item.service.name}",
-                              ledger_transaction=record, tax=Money(-item.tax, currency))
+              .exclude(invoice__status="cancelled").select_related("invoice")
+              .order_by("-pk").first())
+    documented = source is not None and amount <= (source.invoice.total_money
+                                                   - credited_so_far(source.invoice))
+    back = [Leg(system_account(AccountKind.REVENUE, currency, company=company),
+                -(amount - tax) if documented else -amount)]
+    if documented and tax.amount:
+        back.append(Leg(system_account(AccountKind.TAX_PAYABLE, currency, company=company),
+                        -tax))
+    record, _ = ledger_post(
+        kind=TransactionKind.REFUND, description=f"Downgrade credit: {item.description}",
+        idempotency_key=f"order:{order.pk}:item:{item.pk}:credit", client=order.client,
+        actor=user, details=item.derivation,
+        legs=[Leg(personal_account(order.client), amount), *back])
+    if documented:
+        credit_note_issue(invoice=source.invoice, amount=amount,
+                          reason=f"Downgrade of {item.service.name}",
+                          ledger_transaction=record, tax=tax)
 
 
 def _apply(item: OrderItem, user: User | None) -> None:

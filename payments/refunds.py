@@ -33,7 +33,7 @@ from accounts.models import User
 from billing.charges import ChargeSpec, charges_post
 from billing.invoicing import InvoiceError, credit_note_issue
 from billing.ledger import HoldRefused, Leg, hold_place, hold_release, system_account
-from billing.models import AccountKind, ChargeKind, TransactionKind
+from billing.models import AccountKind, ChargeKind, InvoiceKind, TransactionKind
 from core.money import format_money, round_money
 from payments.gateways import GatewayError, RefundResult, gateway_for
 from payments.models import Payment, PaymentEvent, PaymentStatus, Refund
@@ -198,9 +198,10 @@ def _refunded(refund: Refund, payment: Payment, actor: User | None) -> None:
     payment.save(update_fields=["refunded", "status", "updated_at"])
     PaymentEvent.objects.create(payment=payment, from_status=previous, to_status=target,
                                 source="refund", note=f"refund of {format_money(amount)}")
-    if payment.invoice_id:
-        # More than the invoice can still take (a downgrade credited it already): the
-        # refund stands, documented by the ledger and the expense.
+    if payment.invoice_id and payment.invoice.kind == InvoiceKind.ADVANCE_PAYMENT:
+        # The refund takes back an advance payment: its invoice gets the credit note. (A
+        # payment of an order's invoice was spent on the order: refunding it returns
+        # balance money, and the order's invoice stands unless its services are credited.)
         with contextlib.suppress(InvoiceError):
             refund.credit_note = credit_note_issue(
                 invoice=payment.invoice, amount=amount, reason=f"Refund: {refund.reason}",

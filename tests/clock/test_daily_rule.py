@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from billing.calculators import daily_amount
 from billing.charging import charge_daily_chunk, day_amount
-from billing.models import Charge
+from billing.models import Charge, TaxRate
 from services.models import AddonKind, PlanPrice, ServiceAddon, ServiceStatus
-from tests.factories.accounts import ClientFactory, ClientGroupFactory
+from tests.factories.accounts import ClientFactory, ClientGroupFactory, CompanyFactory
 from tests.factories.billing import top_up
 from tests.factories.cart import GroupDiscountFactory
 from tests.factories.services import (
@@ -45,10 +45,15 @@ def test_the_days_of_a_month_add_up_to_the_month_price(month_cents, year, month)
        unit_cents=st.integers(min_value=0, max_value=100_000),
        quantity=st.integers(min_value=0, max_value=40),
        percent=st.integers(min_value=0, max_value=100),
-       day=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)))
+       day=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)),
+       rate=st.sampled_from(["0", "0.07", "0.19", "0.2", "0.255", "0.0001"]))
 def test_sql_and_python_compute_the_same_day(period, plan_cents, unit_cents, quantity, percent,
-                                             day):
+                                             day, rate):
     client = ClientFactory()
+    company = CompanyFactory(country="DE")
+    company.providers.add(client.provider)
+    if Decimal(rate):
+        TaxRate.objects.create(company=company, country="", rate=Decimal(rate))
     top_up(client, "1000000.00")
     plan = DailyPlanFactory(provider=client.provider, daily=False)
     PlanPrice.objects.create(plan=plan, period=period,
