@@ -45,6 +45,7 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("billing.charge", VIEW),
         *_model_perms("billing.invoice", VIEW, CHANGE),
         *_model_perms("billing.creditnote", VIEW),
+        *_model_perms("billing.closingdocument", VIEW),
         *_model_perms("billing.taxrate", VIEW),
         *_model_perms("billing.billingday", VIEW),
         *_model_perms("billing.promisedpayment", VIEW),

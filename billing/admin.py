@@ -11,13 +11,15 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
 from billing.corrections import balance_adjust
-from billing.documents import default_invoice_template, invoice_pdf
+from billing.documents import closing_pdf, credit_note_pdf, default_template, invoice_pdf
 from billing.invoicing import InvoiceError, invoice_cancel
 from billing.ledger import LedgerError
 from billing.models import (
     AccountKind,
     BillingDay,
     Charge,
+    ClosingDocument,
+    ClosingDocumentLine,
     CreditNote,
     DocumentTemplate,
     Entry,
@@ -31,6 +33,34 @@ from billing.models import (
     Transaction,
 )
 from core.forms import AmountField
+
+
+class DocumentPdfMixin:
+    """A document's PDF in the staff panel: a column of the list and a page of its own,
+    behind the model's view permission."""
+
+    render_pdf = None  # the document's PDF renderer (billing.documents)
+
+    @admin.display(description="PDF")
+    def pdf(self, obj):
+        if not obj.number:
+            return "—"
+        meta = self.model._meta
+        return format_html('<a href="{}">PDF</a>', reverse(
+            f"admin:{meta.app_label}_{meta.model_name}_pdf", args=[obj.pk]))
+
+    def get_urls(self):
+        meta = self.model._meta
+        return [path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view),
+                     name=f"{meta.app_label}_{meta.model_name}_pdf"), *super().get_urls()]
+
+    def pdf_view(self, request, pk: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        document = get_object_or_404(self.model, pk=pk)
+        response = HttpResponse(self.render_pdf(document), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
+        return response
 
 
 class EntryInline(admin.TabularInline):
@@ -138,7 +168,8 @@ class InvoiceLineInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(StaffModelAdmin):
+class InvoiceAdmin(DocumentPdfMixin, StaffModelAdmin):
+    render_pdf = staticmethod(invoice_pdf)
     list_display = ["number", "issued_at", "client", "company", "kind", "status", "total",
                     "currency", "pdf"]
     list_filter = ["status", "kind", "company", "issued_at"]
@@ -157,25 +188,6 @@ class InvoiceAdmin(StaffModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="PDF")
-    def pdf(self, obj):
-        if not obj.number:
-            return "—"
-        return format_html('<a href="{}">PDF</a>',
-                           reverse("admin:billing_invoice_pdf", args=[obj.pk]))
-
-    def get_urls(self):
-        return [path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view),
-                     name="billing_invoice_pdf"), *super().get_urls()]
-
-    def pdf_view(self, request, pk: int):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        invoice = get_object_or_404(Invoice, pk=pk)
-        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
-        return response
-
     @admin.action(description="Cancel (unpaid invoices only)")
     def cancel(self, request, queryset):
         for invoice in queryset.filter(status=InvoiceStatus.NEW):
@@ -188,10 +200,38 @@ class InvoiceAdmin(StaffModelAdmin):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(ReadOnlyStaffAdmin):
-    list_display = ["number", "issued_at", "invoice", "client", "reason", "total", "currency"]
+class CreditNoteAdmin(DocumentPdfMixin, ReadOnlyStaffAdmin):
+    render_pdf = staticmethod(credit_note_pdf)
+    list_display = ["number", "issued_at", "invoice", "client", "reason", "total", "currency",
+                    "pdf"]
     search_fields = ["number", "invoice__number", "client__name"]
     list_select_related = ["invoice", "client"]
+
+
+class ClosingLineInline(admin.TabularInline):
+    model = ClosingDocumentLine
+    fields = ["description", "quantity", "period_start", "period_end", "net", "tax_rate",
+              "tax", "gross"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ClosingDocument)
+class ClosingDocumentAdmin(DocumentPdfMixin, ReadOnlyStaffAdmin):
+    """The monthly closing documents, issued by the billing clock on the 1st."""
+
+    render_pdf = staticmethod(closing_pdf)
+    list_display = ["number", "period_start", "client", "company", "subtotal", "tax_total",
+                    "total", "currency", "pdf"]
+    list_filter = ["company", "period_start"]
+    search_fields = ["number", "client__name"]
+    list_select_related = ["client", "company"]
+    date_hierarchy = "period_start"
+    inlines = [ClosingLineInline]
 
 
 @admin.register(TaxRate)
@@ -216,7 +256,10 @@ class DocumentTemplateAdmin(StaffModelAdmin):
     list_display = ["kind", "company", "updated_at"]
 
     def get_changeform_initial_data(self, request):
-        return {"body": default_invoice_template(), "kind": "invoice"}
+        kind = request.GET.get("kind")
+        if kind not in DocumentTemplate.Kind.values:
+            kind = DocumentTemplate.Kind.INVOICE
+        return {"body": default_template(kind), "kind": kind}
 
     def has_module_permission(self, request):
         return request.user.is_superuser

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from billing.closing import DOCUMENT_DAY
 from core.money import minor_unit_places
 
 
@@ -196,6 +197,55 @@ def tax_payable_differs_from_charges() -> Iterator[Problem]:
         yield Problem("tax", f"company {company}: taxes payable of {posted} {currency}, but its "
                              f"charges carried {charged} and its credit notes gave back "
                              f"{credited}")
+
+
+@check
+def closing_documents_differ_from_charges() -> Iterator[Problem]:
+    """A closing document states exactly its month's daily charges and overages of its
+    client (those on no invoice), and its lines add up to it."""
+    for number, net, tax, total, charged_net, charged_tax, charged, lines_total in rows(f"""
+        SELECT d.number, d.subtotal, d.tax_total, d.total,
+               coalesce(c.net, 0), coalesce(c.tax, 0), coalesce(c.total, 0),
+               coalesce(l.total, 0)
+        FROM billing_closingdocument d
+        LEFT JOIN LATERAL (
+            SELECT sum(c.amount - c.tax) AS net, sum(c.tax) AS tax, sum(c.amount) AS total
+            FROM billing_charge c
+            WHERE c.client_id = d.client_id AND c.invoice_id IS NULL
+              AND c.kind IN ('daily', 'overage')
+              AND {DOCUMENT_DAY} >= d.period_start AND {DOCUMENT_DAY} < d.period_end) c
+          ON true
+        LEFT JOIN LATERAL (SELECT sum(gross) AS total FROM billing_closingdocumentline
+                           WHERE document_id = d.id) l ON true
+        WHERE d.subtotal <> coalesce(c.net, 0) OR d.tax_total <> coalesce(c.tax, 0)
+           OR d.total <> coalesce(c.total, 0) OR d.total <> coalesce(l.total, 0)
+           OR d.total <> d.subtotal + d.tax_total
+        ORDER BY 1 LIMIT 100"""):
+        yield Problem("closing", f"closing document {number} says {net} + {tax} = {total}; "
+                                 f"its month's charges are {charged_net} + {charged_tax} = "
+                                 f"{charged} and its lines {lines_total}")
+
+
+@check
+def months_closed_without_documents() -> Iterator[Problem]:
+    """Once the clock has run the 1st, every client charged day by day or for overages in
+    the month before has its closing document."""
+    for client, month in rows(f"""
+        SELECT DISTINCT c.client_id, date_trunc('month', {DOCUMENT_DAY})::date AS month
+        FROM billing_charge c
+        JOIN accounts_client cl ON cl.id = c.client_id
+        WHERE c.invoice_id IS NULL AND c.kind IN ('daily', 'overage')
+          AND EXISTS (SELECT 1 FROM accounts_company_providers cp
+                      WHERE cp.provider_id = cl.provider_id)
+          AND EXISTS (SELECT 1 FROM billing_billingday b WHERE b.finished_at IS NOT NULL
+                      AND b.day = (date_trunc('month', {DOCUMENT_DAY})
+                                   + interval '1 month')::date)
+          AND NOT EXISTS (SELECT 1 FROM billing_closingdocument d
+                          WHERE d.client_id = c.client_id
+                            AND d.period_start = date_trunc('month', {DOCUMENT_DAY})::date)
+        ORDER BY 2, 1 LIMIT 100"""):
+        yield Problem("closing", f"client {client} was charged in {month:%Y-%m} but has no "
+                                 "closing document for it")
 
 
 @check

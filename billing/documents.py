@@ -1,4 +1,5 @@
-"""Invoices as a page and as a PDF, rendered from an HTML template staff can edit.
+"""Invoices, credit notes and closing documents as a page and as a PDF, rendered from
+HTML templates staff can edit (Document templates; a company's own wins).
 
 The PDF comes from xhtml2pdf (pure Python on ReportLab), so `make run`'s own install
 produces it on a fresh machine with no system packages.
@@ -11,7 +12,7 @@ import io
 from django.template import Context, Template
 from django.template.loader import get_template
 
-from billing.models import DocumentTemplate, Invoice
+from billing.models import ClosingDocument, CreditNote, DocumentTemplate, Invoice
 
 
 class DocumentError(Exception):
@@ -24,14 +25,32 @@ def _template_source(kind: str, company_id: int) -> Template | None:
     return Template(custom.body) if custom is not None else None
 
 
-def invoice_html(invoice: Invoice) -> str:
-    context = {"document": invoice, "lines": list(invoice.lines.all()),
-               "company": invoice.company_snapshot, "payer": invoice.payer_snapshot,
-               "client": invoice.client}
-    custom = _template_source(DocumentTemplate.Kind.INVOICE, invoice.company_id)
+# Each kind of document and its built-in template.
+BUILT_IN = {DocumentTemplate.Kind.INVOICE: "billing/documents/invoice.html",
+            DocumentTemplate.Kind.CREDIT_NOTE: "billing/documents/credit_note.html",
+            DocumentTemplate.Kind.CLOSING: "billing/documents/closing.html"}
+
+
+def _render(kind: str, document, *, extra: dict | None = None) -> str:
+    context = {"document": document, "lines": list(document.lines.all()),
+               "company": document.company_snapshot, "payer": document.payer_snapshot,
+               "client": document.client, **(extra or {})}
+    custom = _template_source(kind, document.company_id)
     if custom is not None:
         return custom.render(Context(context))
-    return get_template("billing/documents/invoice.html").render(context)
+    return get_template(BUILT_IN[kind]).render(context)
+
+
+def invoice_html(invoice: Invoice) -> str:
+    return _render(DocumentTemplate.Kind.INVOICE, invoice)
+
+
+def credit_note_html(note: CreditNote) -> str:
+    return _render(DocumentTemplate.Kind.CREDIT_NOTE, note, extra={"invoice": note.invoice})
+
+
+def closing_html(document: ClosingDocument) -> str:
+    return _render(DocumentTemplate.Kind.CLOSING, document)
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -48,7 +67,15 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     return html_to_pdf(invoice_html(invoice))
 
 
-def default_invoice_template() -> str:
-    """The built-in template's source, to start a custom one from."""
-    with open(get_template("billing/documents/invoice.html").origin.name) as source:
+def credit_note_pdf(note: CreditNote) -> bytes:
+    return html_to_pdf(credit_note_html(note))
+
+
+def closing_pdf(document: ClosingDocument) -> bytes:
+    return html_to_pdf(closing_html(document))
+
+
+def default_template(kind: str = DocumentTemplate.Kind.INVOICE) -> str:
+    """A built-in template's source, to start a custom one from."""
+    with open(get_template(BUILT_IN[kind]).origin.name) as source:
         return source.read()

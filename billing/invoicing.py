@@ -84,12 +84,18 @@ def default_payer(client: Client) -> Payer | None:
     return client.payers.order_by(*PAYER_ORDER).first()
 
 
-def _next_number(company: Company, client: Client, year: int, *,
-                 credit_note: bool = False) -> str:
-    lock_accounts(personal_account(client))  # the account before the series: see above
-    series = "credit-note" if credit_note else "invoice"
+# Each kind of document has its own gapless series per company and year, told apart in
+# the number by its mark: PREFIX2026-00001, PREFIXCN-2026-00001, PREFIXCD-2026-00001.
+SERIES_MARK = {"invoice": "", "credit-note": "CN-", "closing": "CD-"}
+
+
+def next_number(company: Company, client: Client, year: int, *, series: str = "invoice"
+                ) -> str:
+    """The next number of a company's series for the year, for a document of ``client``
+    (whose personal account is locked first: see the lock order above)."""
+    lock_accounts(personal_account(client))
     number = get_next_value(f"{series}:{company.pk}:{year}")
-    return f"{company.invoice_prefix}{'CN-' if credit_note else ''}{year}-{number:05d}"
+    return f"{company.invoice_prefix}{SERIES_MARK[series]}{year}-{number:05d}"
 
 
 @transaction.atomic
@@ -135,7 +141,7 @@ def invoice_issue(
                     gross=line.gross.amount)
         for position, (spec, line) in enumerate(zip(lines, totals.lines, strict=True))
     ])
-    invoice.number = _next_number(company, client, timezone.localdate(now).year)
+    invoice.number = next_number(company, client, timezone.localdate(now).year)
     invoice.status = InvoiceStatus.NEW
     invoice.issued_at = now
     invoice.due_on = due_on or timezone.localdate(now)
@@ -226,8 +232,8 @@ def credit_note_issue(*, invoice: Invoice, amount: Money, reason: str,
         net = amount - tax
     note = CreditNote.objects.create(
         invoice=invoice, company=invoice.company, client=invoice.client,
-        number=_next_number(invoice.company, invoice.client, timezone.localdate(now).year,
-                            credit_note=True),
+        number=next_number(invoice.company, invoice.client, timezone.localdate(now).year,
+                           series="credit-note"),
         reason=reason[:255], currency=invoice.currency, subtotal=net.amount,
         tax_total=tax.amount, total=amount.amount, tax_rate=rate,
         company_snapshot=company_snapshot(invoice.company),

@@ -437,6 +437,14 @@ class CreditNote(models.Model):
         return self.number
 
     @property
+    def subtotal_money(self) -> Money:
+        return Money(self.subtotal, self.currency)
+
+    @property
+    def tax_money(self) -> Money:
+        return Money(self.tax_total, self.currency)
+
+    @property
     def total_money(self) -> Money:
         return Money(self.total, self.currency)
 
@@ -456,14 +464,94 @@ class CreditNoteLine(models.Model):
         return self.description
 
 
+class ClosingDocument(models.Model):
+    """A month's closing document (an act of completion, a monthly statement) of one
+    client and company: what the client was charged day by day and for overages that
+    month, with their tax, in its own gapless series per company and year. Exactly one
+    per client, company and month; issued by the billing clock on the 1st, never changed
+    (the database refuses)."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT,
+                                related_name="closing_documents")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT,
+                               related_name="closing_documents")
+    payer = models.ForeignKey(Payer, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="closing_documents")
+    number = models.CharField(max_length=40, unique=True)
+    period_start = models.DateField(help_text="The first day of the month.")
+    period_end = models.DateField(help_text="The first day of the next month.")
+    currency = CurrencyField()
+    subtotal = amount_field()
+    tax_total = amount_field()
+    total = amount_field()
+    tax_note = models.CharField(max_length=255, blank=True)
+    company_snapshot = models.JSONField(default=dict)
+    payer_snapshot = models.JSONField(default=dict)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-period_start", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "company", "period_start"],
+                                    name="one_closing_document_per_month"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def subtotal_money(self) -> Money:
+        return Money(self.subtotal, self.currency)
+
+    @property
+    def tax_money(self) -> Money:
+        return Money(self.tax_total, self.currency)
+
+    @property
+    def total_money(self) -> Money:
+        return Money(self.total, self.currency)
+
+    @property
+    def last_day(self):
+        from datetime import timedelta
+
+        return self.period_end - timedelta(days=1)
+
+
+class ClosingDocumentLine(models.Model):
+    """One service's charges of a kind (daily, overage) at one tax rate in the month."""
+
+    document = models.ForeignKey(ClosingDocument, on_delete=models.PROTECT,
+                                 related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="closing_lines")
+    kind = models.CharField(max_length=10)
+    description = models.CharField(max_length=255)
+    quantity = models.PositiveIntegerField(help_text="Charges (days) in the line.")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    net = amount_field()
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal(0))
+    tax = amount_field(default=Decimal(0))
+    gross = amount_field()
+
+    class Meta:
+        ordering = ["document", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
 class DocumentTemplate(models.Model):
-    """The HTML (Django template) of an invoice or credit note, editable by staff; the
-    page and the PDF are rendered from it. A company's own template wins over the
-    default one (no company)."""
+    """The HTML (Django template) of an invoice, a credit note or a closing document,
+    editable by staff; the page and the PDF are rendered from it. A company's own
+    template wins over the default one (no company)."""
 
     class Kind(models.TextChoices):
         INVOICE = "invoice", "Invoice"
         CREDIT_NOTE = "credit_note", "Credit note"
+        CLOSING = "closing", "Closing document"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE,

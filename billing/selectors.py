@@ -14,6 +14,8 @@ from accounts.models import Client
 from billing.ledger import personal_account
 from billing.models import (
     Charge,
+    ClosingDocument,
+    CreditNote,
     Entry,
     GroupDiscount,
     Invoice,
@@ -64,6 +66,20 @@ def invoice_get(*, client: Client, pk: int) -> Invoice:
     """The client's issued invoice, or 404: another client's invoice does not exist here."""
     return get_object_or_404(invoice_list(client=client).prefetch_related("lines",
                                                                           "credit_notes"), pk=pk)
+
+
+def closing_list(*, client: Client) -> QuerySet[ClosingDocument]:
+    return (ClosingDocument.objects.filter(client=client).select_related("company")
+            .order_by("-period_start", "-id"))
+
+
+def closing_get(*, client: Client, pk: int) -> ClosingDocument:
+    return get_object_or_404(closing_list(client=client).prefetch_related("lines"), pk=pk)
+
+
+def credit_note_get(*, client: Client, pk: int) -> CreditNote:
+    return get_object_or_404(CreditNote.objects.filter(client=client).select_related(
+        "invoice", "company").prefetch_related("lines"), pk=pk)
 
 
 def group_discounts(client: Client | int, when) -> list[GroupDiscount]:

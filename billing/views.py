@@ -15,11 +15,26 @@ from djmoney.money import Money
 from accounts.decorators import client_area
 from accounts.rights import Access, Area
 from billing.charging import PromiseRefused, promised_payment_take
-from billing.documents import invoice_html, invoice_pdf
+from billing.documents import (
+    closing_html,
+    closing_pdf,
+    credit_note_html,
+    credit_note_pdf,
+    invoice_html,
+    invoice_pdf,
+)
 from billing.forms import PromiseForm
 from billing.ledger import personal_account
 from billing.models import InvoiceStatus
-from billing.selectors import expense_list, invoice_get, invoice_list, promised_payment_offer
+from billing.selectors import (
+    closing_get,
+    closing_list,
+    credit_note_get,
+    expense_list,
+    invoice_get,
+    invoice_list,
+    promised_payment_offer,
+)
 from core.money import format_money, plain_amount
 from services.selectors import service_get
 
@@ -55,9 +70,58 @@ def invoice_document(request, pk: int):
 @client_area(Area.FINANCES)
 def invoice_download(request, pk: int):
     document = invoice_get(client=request.client_context.client, pk=pk)
-    response = HttpResponse(invoice_pdf(document), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
+    return _pdf(invoice_pdf(document), document.number)
+
+
+def _pdf(document_pdf: bytes, number: str = "") -> HttpResponse:
+    response = HttpResponse(document_pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{number or "document"}.pdf"'
     return response
+
+
+@client_area(Area.FINANCES)
+def closing_documents(request):
+    """The monthly closing documents: what was charged day by day and for overages."""
+    client = request.client_context.client
+    page = Paginator(closing_list(client=client), 25).get_page(request.GET.get("page"))
+    return render(request, "billing/closing_documents.html", {"page": page})
+
+
+@client_area(Area.FINANCES)
+def closing_document(request, pk: int):
+    document = closing_get(client=request.client_context.client, pk=pk)
+    return render(request, "billing/closing_document.html",
+                  {"document": document, "lines": document.lines.all()})
+
+
+@client_area(Area.FINANCES)
+def closing_document_print(request, pk: int):
+    return HttpResponse(closing_html(closing_get(client=request.client_context.client, pk=pk)))
+
+
+@client_area(Area.FINANCES)
+def closing_document_pdf(request, pk: int):
+    document = closing_get(client=request.client_context.client, pk=pk)
+    return _pdf(closing_pdf(document), document.number)
+
+
+@client_area(Area.FINANCES)
+def credit_note(request, pk: int):
+    note = credit_note_get(client=request.client_context.client, pk=pk)
+    return render(request, "billing/credit_note.html", {"note": note,
+                                                        "lines": note.lines.all()})
+
+
+@client_area(Area.FINANCES)
+def credit_note_print(request, pk: int):
+    return HttpResponse(credit_note_html(credit_note_get(client=request.client_context.client,
+                                                         pk=pk)))
+
+
+@client_area(Area.FINANCES)
+def credit_note_pdf_view(request, pk: int):
+    note = credit_note_get(client=request.client_context.client, pk=pk)
+    return _pdf(credit_note_pdf(note), note.number)
 
 
 @client_area(Area.FINANCES)

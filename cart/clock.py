@@ -4,10 +4,11 @@
 due, renew what auto-renews, charge the daily services (in chunks, set-based, any number
 of workers), stop what could not be paid, charge the overages of periods that ended,
 stop what expired, delete what stayed unpaid past its grace period, and send the
-reminders. Every step is idempotent, so a day run twice (a retried task, a replay)
-charges, renews and mails once. Nothing in it reads today's date: ``billing_run
---from --to`` replays days in order, and ``--dry-run`` runs a day inside a transaction
-that is rolled back (no card is charged, no mail leaves).
+reminders; on the 1st, document the month that ended (closing documents). Every step is
+idempotent, so a day run twice (a retried task, a replay) charges, renews and mails once.
+Nothing in it reads today's date: ``billing_run --from --to`` replays days in order, and
+``--dry-run`` runs a day inside a transaction that is rolled back (no card is charged, no
+mail leaves).
 
 The clock lives with the cart, the top layer, because renewals are orders.
 """
@@ -26,9 +27,11 @@ from django.utils import timezone
 from accounts.models import Client, Provider
 from accounts.notifications import notify
 from billing import charging
+from billing.closing import closing_documents_issue
 from billing.ledger import personal_account
 from billing.models import BillingDay, Charge, ChargeKind
 from cart import renewals
+from core.days import start_of
 from core.money import format_money
 from services.models import Charging, Service, ServiceStatus
 
@@ -52,6 +55,7 @@ class DayReport:
     renewed: list[int] = field(default_factory=list)
     renewal_pending: list[int] = field(default_factory=list)
     overages: int = 0
+    closing_documents: int = 0
     promised_collected: int = 0
     reminders: int = 0
 
@@ -60,7 +64,8 @@ class DayReport:
                 "suspended_unpaid": len(self.suspended_unpaid),
                 "suspended_expired": len(self.suspended_expired),
                 "deleted": len(self.deleted), "renewed": len(self.renewed),
-                "renewal_pending": len(self.renewal_pending), "overages": self.overages}
+                "renewal_pending": len(self.renewal_pending), "overages": self.overages,
+                "closing_documents": self.closing_documents}
 
     def lines(self) -> list[str]:
         amounts = ", ".join(f"{v} {k}" for k, v in self.amounts.items()) or "nothing"
@@ -72,6 +77,7 @@ class DayReport:
             f"{self.suspended_unpaid[:20]}, expired {len(self.suspended_expired)} "
             f"{self.suspended_expired[:20]}",
             f"  deleted {len(self.deleted)} {self.deleted[:20]}, overages {self.overages}, "
+            f"closing documents {self.closing_documents}, "
             f"promised payments taken back {self.promised_collected}, "
             f"reminders {self.reminders}",
         ]
@@ -119,6 +125,9 @@ def _run(as_of: date, report: DayReport, *, charge_saved: bool, chunk_size: int,
     protected = renewals.services_with_payment_in_flight(as_of)
     report.suspended_unpaid = charging.suspend_unpaid(report.unpaid, as_of, protected=protected)
     report.overages = charging.charge_overages(as_of)
+    if as_of.day == 1:  # last month is complete: its daily charges and overages documented
+        report.closing_documents = closing_documents_issue(
+            month=as_of - timedelta(days=1), at=start_of(as_of))
     report.suspended_expired = charging.suspend_expired(as_of, protected=protected)
     report.deleted = charging.delete_overdue(as_of)
     report.reminders = _expiry_reminders(as_of) + _low_balance_reminders(low_balance, as_of)

@@ -35,6 +35,7 @@ MENU: list[tuple[str, list[Entry]]] = [
         Entry("Add funds", "payments:add_funds", Area.FINANCES),
         Entry("Credits/Payments", "payments:credits", Area.FINANCES),
         Entry("Invoices", "billing:invoices", Area.FINANCES),
+        Entry("Closing documents", "billing:closing_documents", Area.FINANCES),
         Entry("Expenses", "billing:expenses", Area.FINANCES),
         Entry("Promised payment", "billing:promised_payment", Area.FINANCES),
         Entry("Payment methods", "payments:saved_methods", Area.FINANCES),

@@ -181,11 +181,14 @@ def seed_services(plans: dict[str, TariffPlan]) -> None:
                                 period_end=add_period(today - timedelta(days=11), P.MONTH),
                                 quantity=Decimal("1375.5"), source="demo")
 
+    # Started a few days before this month began: the clock's catch-up charges each day
+    # since and documents last month (its closing document) on the 1st.
+    started = now - timedelta(days=today.day - 1 + 5)
     daily = _service(client, plans["daily"], "test-box.dana.example", P.DAY,
-                     created=now - timedelta(days=3),
+                     created=started,
                      parameters={"hostname": "test-box.dana.example",
                                  "ip_addresses": ["10.20.0.13"]}, addons={"disk": 30})
-    _activate(daily, now - timedelta(days=3))
+    _activate(daily, started)
 
     hosting = _service(client, plans["hosting"], "dana.example hosting", P.YEAR,
                        created=now - timedelta(days=200), parameters={"domain": "dana.example"})

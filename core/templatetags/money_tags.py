@@ -1,4 +1,7 @@
+from decimal import Decimal
+
 from django import template
+from djmoney.money import Money
 
 from core.money import format_money
 
@@ -11,3 +14,12 @@ def money(amount) -> str:
     if amount is None or amount == "":
         return ""
     return format_money(amount)
+
+
+@register.filter
+def amount(value, currency) -> str:
+    """``{{ line.net|amount:document.currency }}`` → ``1,234.50``: a figure of a document's
+    column, with the currency's own decimal places (0 for JPY, 3 for BHD) and no code."""
+    if value is None or value == "":
+        return ""
+    return format_money(Money(Decimal(str(value)), str(currency))).rsplit(" ", 1)[0]

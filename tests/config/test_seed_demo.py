@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Client
 from billing.audit import audit
-from billing.models import BillingDay, Charge, ChargeKind, Transaction
+from billing.models import BillingDay, Charge, ChargeKind, ClosingDocument, Transaction
 from payments.models import Payment, SandboxTransaction
 from services.models import Charging, Service
 
@@ -42,3 +42,6 @@ def test_the_demo_is_seeded_once_and_its_clock_has_run(capsys):
     assert SandboxTransaction.objects.get(reference=top_up.gateway_reference).status == \
         "succeeded"
     assert top_up.saved_method.client.email == "client@example.com"
+    # The daily server began before this month: last month has its closing document.
+    last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
+    assert ClosingDocument.objects.filter(client=daily.client, period_start=last_month).exists()

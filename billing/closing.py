@@ -1,0 +1,126 @@
+"""Monthly closing documents: what a client was charged day by day and for overages in a
+month, documented once, on the 1st of the next (BILLmanager's acts of completion).
+
+A charge that is not on an invoice (the clock's daily charges and overages; the first day
+of a daily service bought in the cart is on its order's invoice) belongs to the month of
+its day: a daily charge's day, an overage's last day of usage. ``closing_documents_issue``
+writes, per client and company with such charges in the month, one document listing each
+service's charges per kind and tax rate (net, tax, gross), with the company and payer as
+they are that day, numbered in the company's closing series. A unique key makes it once
+per client, company and month, whatever re-runs; documents are issued in batches of
+clients, one transaction each.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import Client, Company
+from accounts.selectors import company_for_provider
+from billing.invoicing import company_snapshot, default_payer, next_number, payer_snapshot
+from billing.models import ClosingDocument, ClosingDocumentLine, TaxTreatmentCode
+from billing.taxes import tax_treatment
+from services.periods import add_months
+
+BATCH = 500  # clients per query and transaction
+
+# A charge's day for documents, in SQL over ``billing_charge c``: a daily charge's own day,
+# an overage's last day of use. (The audit checks documents by the same expression.)
+DOCUMENT_DAY = ("(CASE WHEN c.kind = 'daily' THEN c.period_start "
+                "ELSE c.period_end - 1 END)")
+
+
+_CHARGES_SQL = f"""
+    SELECT c.client_id, c.service_id, s.name, c.kind, c.tax_rate, count(*),
+           min(c.period_start), max(c.period_end), sum(c.amount - c.tax), sum(c.tax),
+           sum(c.amount), c.currency
+    FROM billing_charge c LEFT JOIN services_service s ON s.id = c.service_id
+    WHERE c.client_id = ANY(%(clients)s) AND c.invoice_id IS NULL
+      AND c.kind IN ('daily', 'overage')
+      AND {DOCUMENT_DAY} >= %(start)s AND {DOCUMENT_DAY} < %(end)s
+    GROUP BY c.client_id, c.service_id, s.name, c.kind, c.tax_rate, c.currency
+    ORDER BY c.client_id, s.name, c.service_id, c.kind, c.tax_rate"""
+
+_LABELS = {"daily": "Daily charges", "overage": "Overage"}
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    start = month.replace(day=1)
+    return start, add_months(start, 1, anchor_day=1)
+
+
+def closing_documents_issue(*, month: date, at: datetime) -> int:
+    """Issue the closing documents of ``month`` (any day of it) not issued yet; ``at`` is
+    their issue time (the clock's day, so a replay writes the replayed date). Returns how
+    many were issued."""
+    start, end = month_bounds(month)
+    issued = 0
+    candidates = _clients_with_charges(start, end)
+    for index in range(0, len(candidates), BATCH):
+        batch = candidates[index:index + BATCH]
+        with connection.cursor() as cursor:
+            cursor.execute(_CHARGES_SQL, {"clients": batch, "start": start, "end": end})
+            rows = cursor.fetchall()
+        by_client: dict[int, list[tuple]] = defaultdict(list)
+        for row in rows:
+            by_client[row[0]].append(row)
+        clients = Client.objects.in_bulk(list(by_client))
+        for client_id, lines in by_client.items():
+            issued += _issue(clients[client_id], lines, start, end, at)
+    return issued
+
+
+def _clients_with_charges(start: date, end: date) -> list[int]:
+    """Clients that may have charges of the month without a document yet: a daily
+    service, or usage ending in the month (looked up in the small tables, not the charges)."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT s.client_id FROM services_service s
+            JOIN services_tariffplan p ON p.id = s.plan_id AND p.charging = 'daily'
+            WHERE s.activated_at IS NOT NULL AND s.activated_at < %(end)s
+            UNION
+            SELECT s.client_id FROM services_serviceusage u
+            JOIN services_service s ON s.id = u.service_id
+            WHERE u.period_end > %(start)s AND u.period_end <= %(end)s
+            EXCEPT
+            SELECT client_id FROM billing_closingdocument WHERE period_start = %(start)s
+            ORDER BY 1""", {"start": start, "end": end})
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _issue(client: Client, rows: list[tuple], start: date, end: date, at: datetime) -> int:
+    company: Company | None = company_for_provider(client.provider)
+    if company is None:
+        return 0
+    payer = default_payer(client)
+    treatment = tax_treatment(company, payer)
+    try:
+        with transaction.atomic():
+            document = ClosingDocument.objects.create(
+                company=company, client=client, payer=payer, currency=rows[0][11],
+                number=next_number(company, client, timezone.localdate(at).year,
+                                   series="closing"),
+                period_start=start, period_end=end,
+                subtotal=sum((row[8] for row in rows), Decimal(0)),
+                tax_total=sum((row[9] for row in rows), Decimal(0)),
+                total=sum((row[10] for row in rows), Decimal(0)),
+                tax_note=treatment.note if treatment.code == TaxTreatmentCode.REVERSE_CHARGE
+                else "",
+                company_snapshot=company_snapshot(company),
+                payer_snapshot=payer_snapshot(payer, client), issued_at=at)
+            ClosingDocumentLine.objects.bulk_create([
+                ClosingDocumentLine(
+                    document=document, position=position, service_id=service_id, kind=kind,
+                    description=f"{_LABELS[kind]}: {name or f'service #{service_id}'}",
+                    quantity=count, period_start=first, period_end=last, net=net,
+                    tax_rate=rate, tax=tax, gross=gross)
+                for position, (_client, service_id, name, kind, rate, count, first, last, net,
+                               tax, gross, _currency) in enumerate(rows)])
+    except IntegrityError:  # issued meanwhile (another run of the same day)
+        return 0
+    return 1
