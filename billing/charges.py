@@ -8,7 +8,7 @@ with its service, period and amount.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -39,8 +39,8 @@ class ChargeSpec:
 def charges_post(*, client: Client, charges: list[ChargeSpec], counter: list[Leg],
                  idempotency_key: str, description: str, actor: User | None = None,
                  invoice: Invoice | None = None, allow_overdraft: bool = False,
-                 kind: str = TransactionKind.CHARGE, reverses: Transaction | None = None
-                 ) -> tuple[Transaction, bool]:
+                 kind: str = TransactionKind.CHARGE, reverses: Transaction | None = None,
+                 at: datetime | None = None) -> tuple[Transaction, bool]:
     """Debit the client for ``charges`` in one transaction; ``counter`` says where the
     money goes (revenue, tax payable, ...) and must add up to the same total."""
     currency = client.provider.currency
@@ -50,7 +50,7 @@ def charges_post(*, client: Client, charges: list[ChargeSpec], counter: list[Leg
     record, created = account_debit(
         client=client, amount=total, counter=counter, kind=kind, description=description,
         idempotency_key=idempotency_key, actor=actor, allow_overdraft=allow_overdraft,
-        reverses=reverses)
+        reverses=reverses, at=at)
     if created:
         Charge.objects.bulk_create([
             Charge(client=client, service=spec.service, kind=spec.kind,
@@ -58,7 +58,7 @@ def charges_post(*, client: Client, charges: list[ChargeSpec], counter: list[Leg
                    period_end=spec.period_end, amount=spec.amount.amount, currency=currency,
                    tax=spec.tax.amount if spec.tax is not None else 0, tax_rate=spec.tax_rate,
                    transaction=record, invoice=invoice, derivation=spec.derivation,
-                   idempotency_key=spec.idempotency_key)
+                   idempotency_key=spec.idempotency_key, created_at=record.created_at)
             for spec in charges])
     return record, created
 

@@ -52,6 +52,7 @@ from billing.models import (
 )
 from billing.selectors import group_discount_percent, promised_payment_offer
 from billing.taxes import NO_TAX, client_treatments, tax_of, tax_treatment
+from core.days import start_of
 from core.money import format_money, minor_unit_places, money_sum, round_money
 from services import actions as service_actions
 from services.models import Charging, Service, ServiceStatus, ServiceUsage, SuspendReason
@@ -108,6 +109,9 @@ class ChunkResult:
     # Clients whose balance pays fewer days of today's charges than their provider's
     # low_balance_days: their reminder goes out after the chunk.
     low_balance: list[int] = field(default_factory=list)
+    # Services whose plan or addon has no price for their period: not charged (never as
+    # free), reported for staff to fix.
+    unpriced: list[int] = field(default_factory=list)
 
     def merge(self, other: ChunkResult) -> None:
         self.charged += other.charged
@@ -115,6 +119,7 @@ class ChunkResult:
             self.amounts[currency] = self.amounts.get(currency, Decimal(0)) + amount
         self.unpaid.extend(other.unpaid)
         self.low_balance.extend(other.low_balance)
+        self.unpriced.extend(other.unpriced)
 
 
 # The day's charge of a chunk, as one statement. Its parts, in order:
@@ -142,7 +147,10 @@ WITH svc AS MATERIALIZED (
     LEFT JOIN (SELECT provider_id, min(company_id) AS company_id
                FROM accounts_company_providers GROUP BY provider_id) co
       ON co.provider_id = c.provider_id
-    JOIN services_planprice pp ON pp.plan_id = s.plan_id AND pp.period = s.billing_period
+    -- A plan or addon with no price for the service's period is never charged as free:
+    -- its period price is NULL below, and the service is reported unpriced.
+    LEFT JOIN services_planprice pp ON pp.plan_id = s.plan_id
+                                   AND pp.period = s.billing_period
     -- Today's charge looked up service by service in the one-a-day index. (A NOT EXISTS
     -- leaves the plan to the statistics, which lag behind a table the run itself fills:
     -- a plan that scans the day's charges once per service turns a run quadratic.)
@@ -157,11 +165,12 @@ addons AS (
     SELECT sa.service_id, sum(round(CASE a.kind
         WHEN 'quantity' THEN greatest(sa.quantity - a.included, 0) * ap.price
         WHEN 'toggle' THEN CASE WHEN sa.quantity > 0 THEN ap.price ELSE 0 END
-        ELSE ap.price END, %(places)s)) AS amount
+        ELSE ap.price END, %(places)s)) AS amount,
+           bool_or(ap.id IS NULL) AS unpriced
     FROM svc
     JOIN services_serviceaddon sa ON sa.service_id = svc.service_id
     JOIN services_addon a ON a.id = sa.addon_id AND a.is_active AND a.kind <> 'metered'
-    JOIN services_addonprice ap ON ap.addon_id = a.id AND ap.period = svc.period
+    LEFT JOIN services_addonprice ap ON ap.addon_id = a.id AND ap.period = svc.period
      AND ap.choice_id IS NOT DISTINCT FROM (CASE WHEN a.kind = 'choice' THEN sa.choice_id END)
     GROUP BY sa.service_id),
 discounts AS (
@@ -169,8 +178,10 @@ discounts AS (
     FROM svc
     JOIN accounts_client_groups cg ON cg.client_id = svc.client_id
     JOIN billing_groupdiscount d ON d.group_id = cg.clientgroup_id
-    WHERE (d.valid_from IS NULL OR d.valid_from < %(day_end)s)
-      AND (d.valid_until IS NULL OR d.valid_until >= %(day_start)s)
+    -- billing.selectors.group_discounts: a discount runs at an instant when it has begun
+    -- and not ended; the clock's instant for a day is the day's start.
+    WHERE (d.valid_from IS NULL OR d.valid_from <= %(now)s)
+      AND (d.valid_until IS NULL OR d.valid_until >= %(now)s)
       AND (jsonb_array_length(d.product_types) = 0 OR d.product_types ? svc.product_type)
       AND (NOT EXISTS (SELECT 1 FROM billing_groupdiscount_plans dp
                        WHERE dp.groupdiscount_id = d.id)
@@ -178,7 +189,9 @@ discounts AS (
                       WHERE dp.groupdiscount_id = d.id AND dp.tariffplan_id = svc.plan_id))
     GROUP BY svc.service_id),
 priced AS MATERIALIZED (
-    SELECT svc.*, round(svc.plan_price, %(places)s) + coalesce(ad.amount, 0) AS period_price,
+    SELECT svc.*, CASE WHEN coalesce(ad.unpriced, false) THEN NULL
+                       ELSE round(svc.plan_price, %(places)s) + coalesce(ad.amount, 0)
+                  END AS period_price,
            coalesce(ds.percent, 0) AS discount_percent
     FROM svc LEFT JOIN addons ad USING (service_id) LEFT JOIN discounts ds USING (service_id)),
 split AS MATERIALIZED (
@@ -271,7 +284,9 @@ SELECT (SELECT count(*) FROM inserted),
        (SELECT coalesce(array_agg(service_id ORDER BY service_id), '{{}}')
           FROM due WHERE NOT payable),
        (SELECT coalesce(array_agg(client_id ORDER BY client_id), '{{}}') FROM per_client
-         WHERE available - total < total * low_balance_days)
+         WHERE available - total < total * low_balance_days),
+       (SELECT coalesce(array_agg(service_id ORDER BY service_id), '{{}}') FROM priced
+         WHERE period_price IS NULL)
 """
 
 
@@ -300,11 +315,10 @@ def _charge_chunk_currency(as_of: date, lo: int, hi: int, currency: str,
     taxes = [_tax_account(company, currency).pk for company in companies]
     tax_clients, tax_rates = _chunk_tax_rates(lo, hi, currency)
     params = {"lo": lo, "hi": hi, "day": as_of, "next_day": as_of + timedelta(days=1),
-              "day_start": _day_bounds(as_of - timedelta(days=1)),
               "day_end": _day_bounds(as_of), "currency": currency,
               "places": minor_unit_places(currency), "scale": 10 ** minor_unit_places(currency),
               "days": calendar.monthrange(as_of.year, as_of.month)[1],
-              "day_index": as_of.day, "now": timezone.now(),
+              "day_index": as_of.day, "now": start_of(as_of),
               "description": f"Daily charges of {as_of}, clients {lo}-{hi}",
               "key": f"daily:{as_of}:{lo}-{hi}:{currency}:{uuid.uuid4().hex}",
               "details": json.dumps({"day": str(as_of), "clients": [lo, hi]}),
@@ -320,8 +334,12 @@ def _charge_chunk_currency(as_of: date, lo: int, hi: int, currency: str,
                           AND client_id BETWEEN %s AND %s AND currency = %s
                           ORDER BY id FOR UPDATE""", [lo, hi, currency])
         cursor.execute(_DAY_SQL, params)
-        charged, amount, _, unpaid, low_balance = cursor.fetchone()
-    result = ChunkResult(unpaid=list(unpaid), low_balance=list(low_balance))
+        charged, amount, _, unpaid, low_balance, unpriced = cursor.fetchone()
+    if unpriced:
+        logger.warning("Daily services not charged on %s: no price for their period: %s",
+                       as_of, unpriced)
+    result = ChunkResult(unpaid=list(unpaid), low_balance=list(low_balance),
+                         unpriced=list(unpriced))
     if charged:
         result.charged = charged
         result.amounts[currency] = amount
@@ -380,7 +398,7 @@ def _suspend_for_money(services, as_of: date, protected: set[int], *, reason_cod
         if _held(service, as_of, protected) or service.status != S.ACTIVE:
             continue
         with transaction.atomic():
-            service_actions.service_suspend(service=service, actor=None,
+            service_actions.service_suspend(service=service, actor=None, now=start_of(as_of),
                                             reason_code=reason_code, reason=reason(service))
             Service.objects.filter(pk=service.pk).update(unpaid_since=as_of)
             _notify_suspended(service, notice, as_of)
@@ -417,7 +435,7 @@ def delete_overdue(as_of: date) -> list[int]:
         if service.unpaid_since + timedelta(days=service.plan.grace_days) > as_of:
             continue
         with transaction.atomic():
-            service_actions.service_delete(service=service, actor=None,
+            service_actions.service_delete(service=service, actor=None, now=start_of(as_of),
                                            reason=f"Unpaid since {service.unpaid_since}")
             notify(client=service.client, event="deleted", key=f"deleted:{service.pk}",
                    context={"service": service})
@@ -436,17 +454,18 @@ def day_amount(service: Service, as_of: date) -> Money | None:
         return None
     day = daily_amount(money_sum((line.amount for line in lines), service.plan.currency),
                        service.billing_period, as_of)
-    percent = group_discount_percent(service.client, service.plan, _day_bounds(as_of))
+    percent = group_discount_percent(service.client, service.plan, start_of(as_of))
     net = day - round_money(day * percent / 100) if percent else day
     company = company_for_provider(service.client.provider)
     treatment = tax_treatment(company, default_payer(service.client)) if company else NO_TAX
     return net + tax_of(net, treatment)
 
 
-def resume_paid(client: Client, as_of: date) -> list[int]:
+def resume_paid(client: Client, as_of: date, *, now: datetime | None = None) -> list[int]:
     """Resume, in order, the client's daily services stopped for debt, as long as the
     balance (with the credit limit) pays a day of each. Staff and abuse suspensions are
-    never lifted here."""
+    never lifted here. ``now`` is the moment written (the clock's; a payment's receiver
+    leaves it to the present)."""
     resumed = []
     available = personal_account(client).available
     stopped = Service.objects.filter(client=client, status=S.SUSPENDED,
@@ -457,7 +476,7 @@ def resume_paid(client: Client, as_of: date) -> list[int]:
         if amount is None or available < amount:
             break
         with transaction.atomic():
-            service_actions.service_resume(service=service, actor=None,
+            service_actions.service_resume(service=service, actor=None, now=now,
                                            reason="Paid: the balance covers it again")
             Service.objects.filter(pk=service.pk).update(unpaid_since=None)
         available -= amount
@@ -496,6 +515,7 @@ def charge_overages(as_of: date) -> int:
         currency = str(net.currency)
         _, created = charges_post(
             client=service.client, idempotency_key=key, allow_overdraft=True,
+            at=start_of(as_of),
             description=f"Overage of {record.addon.name} for {service.name}",
             charges=[ChargeSpec(ChargeKind.OVERAGE, f"{record.addon.name} over the included "
                                 f"{record.addon.included.normalize():f}: {service.name}",
@@ -564,7 +584,8 @@ def collect_promised(as_of: date) -> int:
                                                   repaid_transaction__isnull=True):
         with transaction.atomic():
             record, _ = transaction_reverse(original=promise.credit_transaction,
-                                            reason="The promised payment is due")
+                                            reason="The promised payment is due",
+                                            at=start_of(as_of))
             PromisedPayment.objects.filter(pk=promise.pk).update(repaid_transaction=record)
         count += 1
     return count

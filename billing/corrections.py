@@ -23,8 +23,8 @@ from core.money import money_sum
 
 
 @transaction.atomic
-def transaction_reverse(*, original: Transaction, reason: str, actor: User | None = None
-                        ) -> tuple[Transaction, bool]:
+def transaction_reverse(*, original: Transaction, reason: str, actor: User | None = None,
+                        at=None) -> tuple[Transaction, bool]:
     """Post the mirror image of a transaction; a transaction is reversed at most once.
     If the reversal takes money from a personal account, it is an expense too."""
     entries = list(original.entries.select_related("account"))
@@ -35,7 +35,7 @@ def transaction_reverse(*, original: Transaction, reason: str, actor: User | Non
         return charges_post(
             client=original.client, kind=TransactionKind.REVERSAL, idempotency_key=key,
             description=f"Reversal of #{original.pk}: {reason}", actor=actor,
-            allow_overdraft=True, reverses=original,
+            allow_overdraft=True, reverses=original, at=at,
             charges=[ChargeSpec(ChargeKind.REVERSAL, f"Reversal: {original.description}",
                                 taken, idempotency_key=key, derivation={"reverses": original.pk,
                                                                         "reason": reason})],
@@ -44,7 +44,8 @@ def transaction_reverse(*, original: Transaction, reason: str, actor: User | Non
     return ledger_post(
         kind=TransactionKind.REVERSAL, description=f"Reversal of #{original.pk}: {reason}",
         idempotency_key=key, client=original.client, actor=actor, reverses=original,
-        details={"reason": reason}, legs=[Leg(entry.account, -entry.money) for entry in entries])
+        details={"reason": reason}, at=at,
+        legs=[Leg(entry.account, -entry.money) for entry in entries])
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ decide anything, so charges never queue behind each other on a revenue account.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -101,8 +102,10 @@ def ledger_post(
     actor: User | None = None,
     details: dict | None = None,
     reverses: Transaction | None = None,
+    at: datetime | None = None,
 ) -> tuple[Transaction, bool]:
-    """Post one balanced transaction; returns it and whether it is new.
+    """Post one balanced transaction; returns it and whether it is new. ``at`` is its
+    moment when the caller has one (the billing clock's day); else it is now.
 
     A second call with the same ``idempotency_key`` returns the first transaction and
     posts nothing (also when the two calls race: the unique key decides).
@@ -128,7 +131,8 @@ def ledger_post(
             record = Transaction.objects.create(
                 kind=kind, description=description[:255], idempotency_key=idempotency_key,
                 client=client, actor=actor, actor_label=actor.email if actor else "system",
-                details=details or {}, reverses=reverses)
+                details=details or {}, reverses=reverses,
+                **({"created_at": at} if at is not None else {}))
             Entry.objects.bulk_create([
                 Entry(transaction=record, account=leg.account, amount=leg.amount.amount,
                       currency=str(leg.amount.currency)) for leg in legs])
@@ -143,14 +147,15 @@ def ledger_post(
 @transaction.atomic
 def account_credit(*, client: Client, amount: Money, counter: LedgerAccount, kind: str,
                    description: str, idempotency_key: str, actor: User | None = None,
-                   details: dict | None = None) -> tuple[Transaction, bool]:
+                   details: dict | None = None, at: datetime | None = None
+                   ) -> tuple[Transaction, bool]:
     """Put money on the client's personal account, taken from ``counter``."""
     if amount.amount <= 0:
         raise LedgerError("A credit is a positive amount.")
     account = personal_account(client)
     lock_accounts(account)
     return ledger_post(kind=kind, description=description, idempotency_key=idempotency_key,
-                       client=client, actor=actor, details=details,
+                       client=client, actor=actor, details=details, at=at,
                        legs=[Leg(account, amount), Leg(counter, -amount)])
 
 
@@ -158,8 +163,8 @@ def account_credit(*, client: Client, amount: Money, counter: LedgerAccount, kin
 def account_debit(*, client: Client, amount: Money, counter: LedgerAccount | list[Leg],
                   kind: str, description: str, idempotency_key: str,
                   actor: User | None = None, details: dict | None = None,
-                  allow_overdraft: bool = False, reverses: Transaction | None = None
-                  ) -> tuple[Transaction, bool]:
+                  allow_overdraft: bool = False, reverses: Transaction | None = None,
+                  at: datetime | None = None) -> tuple[Transaction, bool]:
     """Take money from the client's personal account into ``counter`` (an account, or
     legs that sum to the amount, e.g. revenue and tax). Refuses, moving nothing, when
     the balance plus the credit limit does not cover it."""
@@ -175,7 +180,7 @@ def account_debit(*, client: Client, amount: Money, counter: LedgerAccount | lis
     legs = counter if isinstance(counter, list) else [Leg(counter, amount)]
     return ledger_post(kind=kind, description=description, idempotency_key=idempotency_key,
                        client=client, actor=actor, details=details, reverses=reverses,
-                       legs=[Leg(locked, -amount), *legs])
+                       at=at, legs=[Leg(locked, -amount), *legs])
 
 
 # Holds ---------------------------------------------------------------------------------------

@@ -13,4 +13,5 @@ def charge_daily_chunk(as_of: str, lo: int, hi: int) -> dict:
     per service and day, so a redelivered chunk charges only what is still due."""
     result = charging.charge_daily_chunk(date.fromisoformat(as_of), lo, hi)
     return {"charged": result.charged, "unpaid": result.unpaid,
+            "low_balance": result.low_balance, "unpriced": result.unpriced,
             "amounts": {k: str(v) for k, v in result.amounts.items()}}

@@ -74,7 +74,8 @@ def price_preview(request, plan_id: int):
         kind=AddonKind.METERED)}
     for price in plan.prices.all():
         try:
-            priced = quote(client=client, today=timezone.localdate(), specs=[ItemSpec(
+            priced = quote(client=client, today=timezone.localdate(), when=timezone.now(),
+                           specs=[ItemSpec(
                 "new", plan=plan, period=price.period, values=values)]) if client else None
             rows.append((price, priced, ""))
         except ItemError as error:

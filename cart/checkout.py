@@ -15,6 +15,7 @@ database transaction per step.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -63,7 +64,7 @@ from cart.models import (
 )
 from cart.operations import agreements_missing, item_spec, values_from_json
 from cart.pricing import ItemError, Quote, quote
-from core.money import money_sum, zero
+from core.money import format_money, money_sum, zero
 from payments.models import Payment
 from payments.processing import open_payment_for
 from services import actions as service_actions
@@ -90,17 +91,10 @@ class PaymentUnderWay(CheckoutError):
 
 
 # Step 1: the order ---------------------------------------------------------------------------
-def cart_quote(cart: Cart, *, item_ids: list[int] | None = None) -> Quote:
-    items = cart.items.select_related("service__plan__provider", "new_plan")
-    if item_ids is not None:
-        items = items.filter(pk__in=item_ids)
-    return quote(client=cart.client, specs=[item_spec(i) for i in items],
-                 today=timezone.localdate(), promo=cart.promo_code)
-
-
 @transaction.atomic
-def order_create(*, client: Client, user: User, idempotency_key: str,
+def order_create(*, client: Client, user: User, idempotency_key: str, now: datetime,
                  item_ids: list[int] | None = None, request=None) -> Order:
+    """The order of the cart (or of some of its items), priced at ``now``."""
     existing = Order.objects.filter(client=client, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
@@ -123,7 +117,7 @@ def order_create(*, client: Client, user: User, idempotency_key: str,
         promo = PromoCode.objects.select_for_update().get(pk=cart.promo_code_id)
     order = _order_from_quote(client=client, user=user, idempotency_key=idempotency_key,
                               specs=[item_spec(i) for i in items], promo=promo,
-                              today=timezone.localdate())
+                              today=timezone.localdate(now), when=now)
     if order.promo_code is not None and order.discount > 0:
         PromoCode.objects.filter(pk=promo.pk).update(uses=promo.uses + 1)
         PromoRedemption.objects.create(promo=promo, client=client, order=order,
@@ -138,10 +132,11 @@ def order_create(*, client: Client, user: User, idempotency_key: str,
 
 
 def _order_from_quote(*, client: Client, user: User | None, idempotency_key: str,
-                      specs: list, promo: PromoCode | None, today) -> Order:
+                      specs: list, promo: PromoCode | None, today: date, when: datetime
+                      ) -> Order:
     """Price the operations and write the order with its priced items."""
     try:
-        priced = quote(client=client, specs=specs, today=today, promo=promo)
+        priced = quote(client=client, specs=specs, today=today, when=when, promo=promo)
     except ItemError as error:
         raise CheckoutError(str(error)) from error
     if priced.promo_error:
@@ -149,7 +144,8 @@ def _order_from_quote(*, client: Client, user: User | None, idempotency_key: str
     order = Order.objects.create(
         client=client, currency=priced.currency, net=priced.net.amount, tax=priced.tax.amount,
         total=priced.total.amount, discount=priced.discount.amount, promo_code=priced.promo,
-        idempotency_key=idempotency_key, created_by=user, quote=_snapshot(priced))
+        idempotency_key=idempotency_key, created_by=user, quote=_snapshot(priced),
+        created_at=when)
     for item, net, tax in zip(priced.items, priced.net_lines, priced.tax_lines, strict=True):
         spec = item.spec
         values = spec.values if spec.kind == ItemKind.CHANGE else {}
@@ -167,15 +163,15 @@ def _order_from_quote(*, client: Client, user: User | None, idempotency_key: str
 
 
 @transaction.atomic
-def order_for_services(*, client: Client, specs: list, idempotency_key: str, today,
-                       user: User | None = None) -> Order:
+def order_for_services(*, client: Client, specs: list, idempotency_key: str, today: date,
+                       when: datetime, user: User | None = None) -> Order:
     """An order made without the cart (the billing clock's auto-renewals); the same key
     returns the same order."""
     existing = Order.objects.filter(client=client, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
     return _order_from_quote(client=client, user=user, idempotency_key=idempotency_key,
-                             specs=specs, promo=None, today=today)
+                             specs=specs, promo=None, today=today, when=when)
 
 
 def _snapshot(priced: Quote) -> dict:
@@ -194,14 +190,16 @@ def _snapshot(priced: Quote) -> dict:
 # Step 2: paying from the balance ------------------------------------------------------------------
 @transaction.atomic
 def order_pay_from_balance(*, order: Order, user: User | None, request=None,
-                           paid_by: Payment | None = None) -> Order:
+                           paid_by: Payment | None = None, at: datetime | None = None
+                           ) -> Order:
     """Complete a pending order from the personal account, if it covers the order.
     Raises InsufficientFunds (nothing changed) if not; a paid order is returned as is.
 
     ``paid_by`` is the payment whose capture is completing the order (its credit is on
     the balance already). A payment of the whole order by a method ("directly") pays it
     whatever the balance was before: the credit and this debit are one movement, and a
-    debt on the balance does not eat it.
+    debt on the balance does not eat it. ``at`` is the moment written (the clock's day
+    for a renewal); a person paying now leaves it to the present.
     """
     client = order.client
     account = personal_account(client)
@@ -224,20 +222,21 @@ def order_pay_from_balance(*, order: Order, user: User | None, request=None,
     if not direct and due.amount > 0 and account.available.amount < due.amount:
         raise InsufficientFunds(account, due)
     for item in credits:
-        _credit_downgrade(order, item, user)
+        _credit_downgrade(order, item, user, at)
     if debits:
-        invoice = order_invoice(order)
+        invoice = order_invoice(order, at=at)
         record, _created = charges_post(
             client=client, idempotency_key=f"order:{order.pk}", actor=user, invoice=invoice,
             description=f"Order #{order.pk}", charges=[_charge(order, i) for i in debits],
-            counter=_counter_legs(order, debits), allow_overdraft=True)  # covered above
-        invoice_mark_paid(invoice_id=invoice.pk, payment_transaction=record)
+            counter=_counter_legs(order, debits), allow_overdraft=True,  # covered above
+            at=at)
+        invoice_mark_paid(invoice_id=invoice.pk, payment_transaction=record, now=at)
         order.invoice, order.transaction = invoice, record
     order.status = OrderStatus.PAID
-    order.paid_at = timezone.now()
+    order.paid_at = at or timezone.now()
     order.save(update_fields=["status", "paid_at", "invoice", "transaction"])
     for item in items:
-        _apply(item, user)
+        _apply(item, user, at)
     log_action(actor=user, action="order.paid", obj=order, client=client, request=request,
                details={"total": str(order.total),
                         "payment": paid_by.pk if paid_by is not None else None})
@@ -256,12 +255,12 @@ def order_must_wait_for_payment(order: Order) -> None:
             "number": order.pk, "status": order.get_status_display().lower()})
 
 
-def order_invoice(order: Order) -> Invoice:
+def order_invoice(order: Order, *, at: datetime | None = None) -> Invoice:
     """The order's invoice: the one issued for it while it waits to be paid, else a new
     one (once, under the order's lock: one purchase, one invoice)."""
     if order.invoice is not None and order.invoice.status == InvoiceStatus.NEW:
         return order.invoice
-    invoice = _invoice(order, _charged(order.items.select_related("service")))
+    invoice = _invoice(order, _charged(order.items.select_related("service")), at)
     Order.objects.filter(pk=order.pk).update(invoice=invoice)
     order.invoice = invoice
     return invoice
@@ -283,15 +282,19 @@ def _company(order: Order) -> Company:
     return Company.objects.get(pk=order.quote["company"])
 
 
-def _invoice(order: Order, items: list[OrderItem]):
-    lines = [LineSpec(item.description + (f" (discount {item.discount:.2f})"
-                                          if item.discount else ""),
-                      Money(item.net, order.currency), service=item.service,
+def _invoice(order: Order, items: list[OrderItem], at: datetime | None = None):
+    def described(item: OrderItem) -> str:
+        if not item.discount:
+            return item.description
+        return f"{item.description} (discount {format_money(Money(item.discount, order.currency))})"
+
+    lines = [LineSpec(described(item), Money(item.net, order.currency), service=item.service,
                       period_start=item.period_start, period_end=item.period_end,
                       tax=Money(item.tax, order.currency))
              for item in items]
     invoice = invoice_issue(company=_company(order), client=order.client,
-                            kind=InvoiceKind.SERVICES, lines=lines, treatment=_treatment(order))
+                            kind=InvoiceKind.SERVICES, lines=lines, treatment=_treatment(order),
+                            now=at)
     expected = money_sum((Money(i.net + i.tax, order.currency) for i in items),
                          order.currency)
     if invoice.total_money != expected:  # the same rule twice must give the same figure
@@ -322,7 +325,8 @@ def _counter_legs(order: Order, items: list[OrderItem]) -> list[Leg]:
             Leg(system_account(AccountKind.TAX_PAYABLE, currency, company=company), tax)]
 
 
-def _credit_downgrade(order: Order, item: OrderItem, user: User | None) -> None:
+def _credit_downgrade(order: Order, item: OrderItem, user: User | None,
+                      at: datetime | None = None) -> None:
     """A downgrade mid-period credits the unused difference to the balance, with a
     credit note against the invoice that charged the period: the note's net comes back
     from revenue and its tax from the taxes payable. With no invoice able to take the note
@@ -345,30 +349,30 @@ def _credit_downgrade(order: Order, item: OrderItem, user: User | None) -> None:
     record, _ = ledger_post(
         kind=TransactionKind.REFUND, description=f"Downgrade credit: {item.description}",
         idempotency_key=f"order:{order.pk}:item:{item.pk}:credit", client=order.client,
-        actor=user, details=item.derivation,
+        actor=user, details=item.derivation, at=at,
         legs=[Leg(personal_account(order.client), amount), *back])
     if documented:
         credit_note_issue(invoice=source.invoice, amount=amount,
                           reason=f"Downgrade of {item.service.name}",
-                          ledger_transaction=record, tax=tax)
+                          ledger_transaction=record, tax=tax, now=at)
 
 
-def _apply(item: OrderItem, user: User | None) -> None:
+def _apply(item: OrderItem, user: User | None, at: datetime | None = None) -> None:
     service = Service.objects.select_related("plan").get(pk=item.service_id)
     if item.kind == ItemKind.NEW:
         if item.period_end is not None:
             Service.objects.filter(pk=service.pk).update(
                 expires_on=item.period_end, anchor_day=item.period_start.day)
-        service_actions.service_start_after_payment(service=service, actor=user)
+        service_actions.service_start_after_payment(service=service, actor=user, now=at)
     elif item.kind in (ItemKind.RENEWAL, ItemKind.AUTO_RENEW):
         if item.kind == ItemKind.AUTO_RENEW:
             Service.objects.filter(pk=service.pk).update(auto_renew=True)
         service_actions.service_renew(service=service, new_expires_on=item.period_end,
-                                      actor=user)
+                                      actor=user, now=at)
     elif item.kind == ItemKind.CHANGE:
         service_actions.service_apply_configuration(
             service=service, values=values_from_json(item.addon_values), plan=item.new_plan,
-            actor=user)
+            actor=user, now=at)
 
 
 @transaction.atomic

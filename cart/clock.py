@@ -54,6 +54,7 @@ class DayReport:
     deleted: list[int] = field(default_factory=list)
     renewed: list[int] = field(default_factory=list)
     renewal_pending: list[int] = field(default_factory=list)
+    unpriced: list[int] = field(default_factory=list)
     overages: int = 0
     closing_documents: int = 0
     promised_collected: int = 0
@@ -65,12 +66,16 @@ class DayReport:
                 "suspended_expired": len(self.suspended_expired),
                 "deleted": len(self.deleted), "renewed": len(self.renewed),
                 "renewal_pending": len(self.renewal_pending), "overages": self.overages,
-                "closing_documents": self.closing_documents}
+                "closing_documents": self.closing_documents,
+                # Staff read these in Billing days: services the clock could not price.
+                "unpriced_services": self.unpriced[:100]}
 
     def lines(self) -> list[str]:
         amounts = ", ".join(f"{v} {k}" for k, v in self.amounts.items()) or "nothing"
         return [
-            f"{self.day}: charged {self.charged} daily service(s): {amounts}",
+            f"{self.day}: charged {self.charged} daily service(s): {amounts}"
+            + (f"; NOT PRICED (no price for their period) {self.unpriced[:20]}"
+               if self.unpriced else ""),
             f"  renewed {len(self.renewed)} {self.renewed[:20]}, waiting for money "
             f"{len(self.renewal_pending)} {self.renewal_pending[:20]}",
             f"  stopped for non-payment {len(self.suspended_unpaid)} "
@@ -121,6 +126,7 @@ def _run(as_of: date, report: DayReport, *, charge_saved: bool, chunk_size: int,
         for currency, amount in result.amounts.items():
             report.amounts[currency] = report.amounts.get(currency, Decimal(0)) + amount
         report.unpaid.extend(result.unpaid)
+        report.unpriced.extend(result.unpriced)
         low_balance.extend(result.low_balance)
     protected = renewals.services_with_payment_in_flight(as_of)
     report.suspended_unpaid = charging.suspend_unpaid(report.unpaid, as_of, protected=protected)

@@ -67,6 +67,8 @@ def _seed_catalog_and_order() -> None:
 
     owner = client.memberships.get(is_owner=True).user
     hosting = TariffPlan.objects.get(name="Web Start")
-    operations.cart_add_new(client=client, plan=hosting, period="month", raw_values={},
+    operations.cart_add_new(client=client, today=timezone.localdate(), plan=hosting,
+                            period="month", raw_values={},
                             parameters={"domain": "shop.dana.example"}, user=owner)
-    order_create(client=client, user=owner, idempotency_key="demo-pending-order")
+    order_create(client=client, user=owner, idempotency_key="demo-pending-order",
+                 now=timezone.now())

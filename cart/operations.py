@@ -10,11 +10,11 @@ non-payment or expiry); even then one service has at most one operation of each 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.actionlog import log_action
 from accounts.models import Client, User
@@ -143,8 +143,8 @@ def _discard(item: CartItem, *, actor: User | None) -> None:
 
 
 @transaction.atomic
-def cart_add_new(*, client: Client, plan: TariffPlan, period: str, raw_values: dict,
-                 parameters: dict, user: User, request=None) -> AddResult:
+def cart_add_new(*, client: Client, today: date, plan: TariffPlan, period: str,
+                 raw_values: dict, parameters: dict, user: User, request=None) -> AddResult:
     """Order a new service: it exists at once, Ordered, waiting in the cart for payment."""
     cart = _lock(client)
     if plan.provider_id != client.provider_id or not plan.is_orderable:
@@ -161,32 +161,31 @@ def cart_add_new(*, client: Client, plan: TariffPlan, period: str, raw_values: d
     ServiceAddon.objects.bulk_create([
         ServiceAddon(service=service, addon_id=addon_id, quantity=value.quantity,
                      choice_id=value.choice_id) for addon_id, value in values.items()])
-    item_quote(ItemSpec(ItemKind.NEW, service), timezone.localdate(), client)  # priceable
+    item_quote(ItemSpec(ItemKind.NEW, service), today, client)  # priceable
     return _add(cart, CartItem(kind=ItemKind.NEW, service=service, period=period),
                 actor=user, request=request)
 
 
 @transaction.atomic
-def cart_add_renewal(*, client: Client, service: Service, period: str, user: User,
-                     request=None) -> AddResult:
+def cart_add_renewal(*, client: Client, today: date, service: Service, period: str,
+                     user: User, request=None) -> AddResult:
     cart = _lock(client)
-    item_quote(ItemSpec(ItemKind.RENEWAL, service, period=period), timezone.localdate(),
-               client)
+    item_quote(ItemSpec(ItemKind.RENEWAL, service, period=period), today, client)
     return _add(cart, CartItem(kind=ItemKind.RENEWAL, service=service, period=period),
                 actor=user, request=request)
 
 
 @transaction.atomic
-def cart_add_auto_renew(*, client: Client, service: Service, user: User,
+def cart_add_auto_renew(*, client: Client, today: date, service: Service, user: User,
                         request=None) -> AddResult:
     cart = _lock(client)
-    item_quote(ItemSpec(ItemKind.AUTO_RENEW, service), timezone.localdate(), client)
+    item_quote(ItemSpec(ItemKind.AUTO_RENEW, service), today, client)
     return _add(cart, CartItem(kind=ItemKind.AUTO_RENEW, service=service,
                                period=service.billing_period), actor=user, request=request)
 
 
 @transaction.atomic
-def cart_add_change(*, client: Client, service: Service, raw_values: dict,
+def cart_add_change(*, client: Client, today: date, service: Service, raw_values: dict,
                     new_plan: TariffPlan | None, user: User, request=None) -> AddResult:
     cart = _lock(client)
     plan = new_plan or service.plan
@@ -197,7 +196,7 @@ def cart_add_change(*, client: Client, service: Service, raw_values: dict,
         raise ItemError("The service cannot move to that tariff plan.")
     values = clean_addon_values(plan, raw_values)
     spec = ItemSpec(ItemKind.CHANGE, service, new_plan=new_plan, values=values)
-    item_quote(spec, timezone.localdate(), client)
+    item_quote(spec, today, client)
     return _add(cart, CartItem(
         kind=ItemKind.CHANGE, service=service, new_plan=new_plan,
         addon_values=values_to_json(values)), actor=user, request=request)

@@ -9,7 +9,7 @@ tax of the company and the payer. Every figure is rounded by core.money, once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -24,7 +24,13 @@ from billing.selectors import group_discount_percent
 from billing.taxes import NO_TAX, TaxTreatment, tax_treatment
 from cart.models import ItemKind, Order, OrderStatus, PromoCode
 from core.money import money_sum, round_money, zero
-from services.models import Charging, Service, ServiceStatus, TariffPlan
+from services.models import (
+    RECONFIGURABLE_STATUSES,
+    RENEWABLE_STATUSES,
+    Charging,
+    Service,
+    TariffPlan,
+)
 from services.periods import BillingPeriod, add_months, add_period
 from services.pricing import (
     AddonValue,
@@ -158,8 +164,7 @@ def _renewal(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
     if plan.charging == Charging.DAILY:
         raise ItemError("Services that are charged daily cannot be renewed: they are paid "
                         "from the personal account day by day.")
-    if service.status in (ServiceStatus.ORDERED, ServiceStatus.DELETED,
-                          ServiceStatus.NOT_AVAILABLE, ServiceStatus.CONFIGURATION_REQUIRED):
+    if service.status not in RENEWABLE_STATUSES:
         raise ItemError(f"{service.name} is {service.status_label.lower()} and cannot be "
                         "renewed.")
     period = spec.period or service.billing_period
@@ -184,8 +189,7 @@ def _change(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
     service = spec.service
     plan = spec.new_plan or service.plan
     currency = plan.currency
-    if service.status not in (ServiceStatus.ACTIVE, ServiceStatus.SUSPENDED,
-                              ServiceStatus.SUSPENDED_BY_ADMIN):
+    if service.status not in RECONFIGURABLE_STATUSES:
         raise ItemError(f"{service.name} is {service.status_label.lower()}; its "
                         "configuration cannot change now.")
     old_values = service_addon_values(service)
@@ -341,12 +345,11 @@ def _apply_discounts(items: list[ItemQuote], client: Client, promo: PromoCode | 
 
 
 # The quote -------------------------------------------------------------------------------------
-def quote(*, client: Client, specs: list[ItemSpec], today: date, when=None,
+def quote(*, client: Client, specs: list[ItemSpec], today: date, when: datetime,
           promo: PromoCode | None = None) -> Quote:
-    """Price operations for the client: each priced, discounted, taxed, in one figure."""
-    from django.utils import timezone
-
-    when = when or timezone.now()
+    """Price operations for the client: each priced, discounted, taxed, in one figure.
+    ``today`` prices the periods, ``when`` is the instant discounts and promo codes are
+    valid at: both from the caller (a view's now, the clock's day)."""
     currency = client.provider.currency
     company = company_for_provider(client.provider)
     items = [item_quote(spec, today, client) for spec in specs]

@@ -24,6 +24,7 @@ from cart.checkout import CheckoutError, order_for_services, order_pay_from_bala
 from cart.models import ItemKind, Order, OrderStatus
 from cart.order_payments import PayChoice, order_pay
 from cart.pricing import ItemSpec
+from core.days import start_of
 from core.money import format_money
 from payments.models import OPEN_STATUSES, PaymentPurpose, SavedPaymentMethod
 from services.models import Charging, Service, ServiceStatus, SuspendReason
@@ -61,6 +62,7 @@ def renew(service: Service, as_of: date, *, charge_saved: bool = True) -> Renewa
     try:
         order = order_for_services(
             client=service.client, idempotency_key=renewal_key(service), today=as_of,
+            when=start_of(as_of),
             specs=[ItemSpec(ItemKind.RENEWAL, service, period=service.billing_period)])
     except CheckoutError as error:
         _failed(service, str(error))
@@ -69,7 +71,7 @@ def renew(service: Service, as_of: date, *, charge_saved: bool = True) -> Renewa
         return RenewalOutcome(service.pk, "renewed", "already")
     # Short (or a card payment of it still under way): try the card below, or wait.
     with contextlib.suppress(InsufficientFunds, CheckoutError):
-        order_pay_from_balance(order=order, user=None)
+        order_pay_from_balance(order=order, user=None, at=start_of(as_of))
     order.refresh_from_db()
     saved = _autopay_method(service)
     if order.status != OrderStatus.PAID and saved is not None and charge_saved:

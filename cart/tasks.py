@@ -50,7 +50,9 @@ def run_chunks_on_workers(as_of: date, ranges: list[tuple[int, int]],
     job = group(charge_daily_chunk.s(as_of.isoformat(), lo, hi) for lo, hi in ranges)
     results = []
     for payload in job.apply_async().get(timeout=timeout, disable_sync_subtasks=False):
-        result = charging.ChunkResult(charged=payload["charged"], unpaid=payload["unpaid"])
+        result = charging.ChunkResult(charged=payload["charged"], unpaid=payload["unpaid"],
+                                      low_balance=payload.get("low_balance", []),
+                                      unpriced=payload.get("unpriced", []))
         result.amounts = {k: Decimal(v) for k, v in payload["amounts"].items()}
         results.append(result)
     return results

@@ -72,7 +72,8 @@ def order_plan(request, plan_id: int):
                 operations.agreements_accept(client=client, agreements=missing,
                                              user=request.user, request=request)
                 result = operations.cart_add_new(
-                    client=client, plan=plan, period=form.cleaned_data["period"],
+                    client=client, today=timezone.localdate(), plan=plan,
+                    period=form.cleaned_data["period"],
                     raw_values=form.raw_values(), parameters=form.parameters(),
                     user=request.user, request=request)
         except ValidationError as error:
@@ -91,7 +92,8 @@ def _preview(client, plan, form) -> dict:
                                          if form.fields["period"].choices else "")
     try:
         values = operations.clean_addon_values(plan, form.raw_values() if form.is_bound else {})
-        priced = quote(client=client, today=timezone.localdate(), specs=[ItemSpec(
+        priced = quote(client=client, today=timezone.localdate(), when=timezone.now(),
+                       specs=[ItemSpec(
             ItemKind.NEW, plan=plan, period=period, values=values)])
     except (ValidationError, ItemError) as error:
         return {"quote": None, "price_error": "; ".join(
@@ -111,6 +113,7 @@ def cart_view(request):
     if items:
         try:
             priced = quote(client=client, specs=[operations.item_spec(i) for i in items],
+                           when=timezone.now(),
                            today=timezone.localdate(), promo=cart.promo_code)
         except ItemError as error:
             problem = str(error)
@@ -191,6 +194,7 @@ def _checkout(request, *, item_ids):
                 operations.agreements_accept(client=client, agreements=missing,
                                              user=request.user, request=request)
             order = order_create(client=client, user=request.user, item_ids=item_ids,
+                                 now=timezone.now(),
                                  idempotency_key=form.cleaned_data["idempotency_key"],
                                  request=request)
     except CheckoutError as error:
@@ -322,7 +326,8 @@ def renew(request, service_id: int):
     form = RenewForm(request.POST or None, service=service)
     if request.method == "POST" and form.is_valid():
         try:
-            result = operations.cart_add_renewal(client=_client(request), service=service,
+            result = operations.cart_add_renewal(client=_client(request),
+                                                 today=timezone.localdate(), service=service,
                                                  period=form.cleaned_data["period"],
                                                  user=request.user, request=request)
         except ItemError as error:
@@ -338,7 +343,8 @@ def renew(request, service_id: int):
 def auto_renew(request, service_id: int):
     service = _service(request, service_id)
     try:
-        result = operations.cart_add_auto_renew(client=_client(request), service=service,
+        result = operations.cart_add_auto_renew(client=_client(request),
+                                                today=timezone.localdate(), service=service,
                                                 user=request.user, request=request)
     except ItemError as error:
         messages.error(request, str(error))
@@ -359,7 +365,8 @@ def change(request, service_id: int):
     if request.method == "POST" and "preview" not in request.POST and form.is_valid():
         try:
             result = operations.cart_add_change(
-                client=client, service=service, raw_values=form.raw_values(),
+                client=client, today=timezone.localdate(), service=service,
+                raw_values=form.raw_values(),
                 new_plan=plan if plan.pk != service.plan_id else None, user=request.user,
                 request=request)
         except ValidationError as error:
@@ -382,7 +389,8 @@ def _change_preview(client, service, plan, form) -> dict:
         return {"quote": None, "price_error": ""}
     try:
         values = operations.clean_addon_values(plan, form.raw_values())
-        priced = quote(client=client, today=timezone.localdate(), specs=[ItemSpec(
+        priced = quote(client=client, today=timezone.localdate(), when=timezone.now(),
+                       specs=[ItemSpec(
             ItemKind.CHANGE, service, values=values,
             new_plan=plan if plan.pk != service.plan_id else None)])
     except (ValidationError, ItemError) as error:
@@ -399,7 +407,7 @@ def pay_item(request, item_id: int):
                              pk=item_id, cart__client=client)
     if request.method == "POST":
         return _checkout(request, item_ids=[item.pk])
-    priced = quote(client=client, specs=[operations.item_spec(item)],
+    priced = quote(client=client, specs=[operations.item_spec(item)], when=timezone.now(),
                    today=timezone.localdate())
     account = personal_account(client)
     return render(request, "cart/pay_item.html", {

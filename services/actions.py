@@ -15,6 +15,7 @@ from accounts.actionlog import log_action
 from accounts.models import User
 from services.lifecycle import IllegalTransition, OperationInProgress, service_request
 from services.models import (
+    RECONFIGURABLE_STATUSES,
     Charging,
     Operation,
     Service,
@@ -26,7 +27,6 @@ from services.modules import module_for
 
 S = ServiceStatus
 # Where a configuration change goes to the module at once.
-RECONFIGURABLE = (S.ACTIVE, S.SUSPENDED, S.SUSPENDED_BY_ADMIN)
 
 
 class ActionNotAllowed(Exception):
@@ -162,19 +162,23 @@ def service_set_nameservers(*, service: Service, nameservers: list[str], actor: 
 
 
 # Staff and system actions --------------------------------------------------------------
-def _delete(service: Service, *, actor: User | None, reason: str):
+def _delete(service: Service, *, actor: User | None, reason: str, now=None):
     from services.lifecycle import service_transition
 
     if service.status in (S.ORDERED, S.CONFIGURATION_REQUIRED, S.NOT_AVAILABLE):
         # Nothing was provisioned: no module work, the service is simply gone.
-        return service_transition(service=service, to=S.DELETED, actor=actor, reason=reason)
+        return service_transition(service=service, to=S.DELETED, actor=actor, reason=reason,
+                                  now=now)
     return _request(service, operation=Operation.DELETION, target=S.DELETED, actor=actor,
-                    reason=reason)
+                    reason=reason, now=now)
 
 
 @transaction.atomic
-def service_delete(*, service: Service, actor: User | None, reason: str = "Deleted"):
-    return _delete(_locked(service), actor=actor, reason=reason)
+def service_delete(*, service: Service, actor: User | None, reason: str = "Deleted",
+                   now=None):
+    """Delete a service (staff, or the clock after the grace period; ``now`` is the
+    clock's moment, so a replayed day writes that day)."""
+    return _delete(_locked(service), actor=actor, reason=reason, now=now)
 
 
 @transaction.atomic
@@ -190,7 +194,7 @@ def service_activate(*, service: Service, actor: User | None,
 
 @transaction.atomic
 def service_suspend(*, service: Service, reason_code: str, actor: User | None,
-                    reason: str = "") -> ServiceOperation:
+                    reason: str = "", now=None) -> ServiceOperation:
     """Suspend by administrator, for abuse, for non-payment or expiry."""
     from services.lifecycle import STATUS_FOR_REASON
 
@@ -199,18 +203,18 @@ def service_suspend(*, service: Service, reason_code: str, actor: User | None,
     if service.status == target and service.suspend_reason == reason_code:
         raise ActionNotAllowed("The service is already suspended for this reason.")
     return _request(service, operation=Operation.SUSPENSION, target=target, actor=actor,
-                    suspend_reason=reason_code,
+                    suspend_reason=reason_code, now=now,
                     reason=reason or f"Suspended {SuspendReason(reason_code).label}")
 
 
 @transaction.atomic
 def service_resume(*, service: Service, actor: User | None,
-                   reason: str = "Resumed") -> ServiceOperation:
+                   reason: str = "Resumed", now=None) -> ServiceOperation:
     """Resume a suspended service, whatever suspended it (staff, or a payment for
     a non-payment suspension: the billing layer checks the reason before calling)."""
     service = _locked(service)
     return _request(service, operation=Operation.RESUME, target=S.ACTIVE, actor=actor,
-                    reason=reason)
+                    reason=reason, now=now)
 
 
 def plan_has_capacity(plan) -> bool:
@@ -219,7 +223,7 @@ def plan_has_capacity(plan) -> bool:
 
 # Paid orders, renewals and configuration changes (called by the cart at checkout) -------------
 @transaction.atomic
-def service_start_after_payment(*, service: Service, actor: User | None) -> Service:
+def service_start_after_payment(*, service: Service, actor: User | None, now=None) -> Service:
     """A paid new service: activate it, or wait in Configuration required (quick order)
     until the client gives the parameters the module needs."""
     from services.lifecycle import service_transition
@@ -228,9 +232,9 @@ def service_start_after_payment(*, service: Service, actor: User | None) -> Serv
     service = _locked(service)
     if service.plan.needs_configuration and missing_parameters(service):
         return service_transition(service=service, to=S.CONFIGURATION_REQUIRED, actor=actor,
-                                  reason="Paid; waiting for the client's parameters")
+                                  reason="Paid; waiting for the client's parameters", now=now)
     _request(service, operation=Operation.ACTIVATION, target=S.ACTIVE, actor=actor,
-             reason="Paid")
+             reason="Paid", now=now)
     return service
 
 
@@ -254,7 +258,7 @@ def service_configure(*, service: Service, parameters: dict, actor: User,
 
 @transaction.atomic
 def service_renew(*, service: Service, new_expires_on, actor: User | None,
-                  reason: str = "Renewed") -> Service:
+                  reason: str = "Renewed", now=None) -> Service:
     """Extend a paid period. The expiry moves now (the period is paid whatever the
     panel does); the module is told through a renewal operation, which also resumes a
     service stopped for non-payment or expiry."""
@@ -267,10 +271,11 @@ def service_renew(*, service: Service, new_expires_on, actor: User | None,
         service.anchor_day = previous.day
     service.save(update_fields=["expires_on", "anchor_day"])
     history_note(service=service, actor=actor, reason=f"{reason}: now expires {new_expires_on}",
-                 details={"from": str(previous), "to": str(new_expires_on)})
+                 details={"from": str(previous), "to": str(new_expires_on)}, now=now)
     target = _renewal_target(service)
     if target is not None:
-        _request(service, operation=Operation.RENEWAL, target=target, actor=actor, reason=reason)
+        _request(service, operation=Operation.RENEWAL, target=target, actor=actor, reason=reason,
+                 now=now)
     return service
 
 
@@ -289,7 +294,7 @@ def _renewal_target(service: Service) -> str | None:
 
 @transaction.atomic
 def service_apply_configuration(*, service: Service, values: dict, plan=None,
-                                actor: User | None) -> Service:
+                                actor: User | None, now=None) -> Service:
     """New addon values (addon id -> AddonValue) and possibly a new plan, paid for;
     a running service gets a configuration-change operation."""
     from services.lifecycle import history_note
@@ -302,15 +307,16 @@ def service_apply_configuration(*, service: Service, values: dict, plan=None,
         service.save(update_fields=["plan"])
         ServiceAddon.objects.filter(service=service).exclude(addon__plan=plan).delete()
         history_note(service=service, actor=actor, reason=f"Tariff changed from {old} to "
-                                                          f"{plan.name}")
+                                                          f"{plan.name}", now=now)
     for addon_id, value in values.items():
         ServiceAddon.objects.update_or_create(
             service=service, addon_id=addon_id,
             defaults={"quantity": value.quantity, "choice_id": value.choice_id})
     addons = {str(k): str(v.quantity) for k, v in values.items()}
-    if service.status in RECONFIGURABLE:
+    if service.status in RECONFIGURABLE_STATUSES:
         _request(service, operation=Operation.RECONFIGURATION, target=service.status,
-                 actor=actor, reason="Configuration changed", params={"addons": addons})
+                 actor=actor, reason="Configuration changed", params={"addons": addons},
+                 now=now)
     elif service.status == S.IN_PROGRESS:
         # Paid while the module works on something else: it must still reach the module,
         # once that operation ends (services.operations sends it).
@@ -319,7 +325,7 @@ def service_apply_configuration(*, service: Service, values: dict, plan=None,
         service.configuration_due = due
         history_note(service=service, actor=actor,
                      reason="Configuration changed: sent to the module when the current "
-                            "operation ends")
+                            "operation ends", now=now)
     return service
 
 
@@ -332,7 +338,7 @@ def service_send_due_configuration(*, service: Service, actor: User | None,
         return None
     Service.objects.filter(pk=service.pk).update(configuration_due=None)
     service.configuration_due = None
-    if service.status not in RECONFIGURABLE:
+    if service.status not in RECONFIGURABLE_STATUSES:
         return None
     return _request(service, operation=Operation.RECONFIGURATION, target=service.status,
                     actor=actor, reason="Configuration changed while the service was busy",

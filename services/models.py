@@ -304,6 +304,16 @@ class ServiceStatus(models.TextChoices):
 SUSPENDED_STATUSES = frozenset({ServiceStatus.SUSPENDED, ServiceStatus.SUSPENDED_BY_ADMIN,
                                 ServiceStatus.SUSPENDED_ABUSE})
 
+# Which statuses each paid operation takes, stated once (the cart prices them, the
+# service page offers them, the module is sent them).
+# A renewal extends a service that exists at the module: not one never provisioned or gone.
+RENEWABLE_STATUSES = frozenset(ServiceStatus) - {
+    ServiceStatus.ORDERED, ServiceStatus.DELETED, ServiceStatus.NOT_AVAILABLE,
+    ServiceStatus.CONFIGURATION_REQUIRED}
+# A configuration change needs a service the module can reconfigure now.
+RECONFIGURABLE_STATUSES = frozenset({ServiceStatus.ACTIVE, ServiceStatus.SUSPENDED,
+                                     ServiceStatus.SUSPENDED_BY_ADMIN})
+
 
 class Operation(models.TextChoices):
     """What a service is 'In progress' with (the seeds' states, and configuration)."""

@@ -15,7 +15,12 @@ from accounts.models import Access
 from accounts.rights import Area
 from services import actions
 from services.forms import NameserversForm, ParametersForm, ServiceFilterForm
-from services.models import Charging, ServiceStatus
+from services.models import (
+    RECONFIGURABLE_STATUSES,
+    RENEWABLE_STATUSES,
+    Charging,
+    ServiceStatus,
+)
 from services.selectors import service_get, service_list
 
 PAGE_SIZE = 25
@@ -54,20 +59,15 @@ def _live_context(request, service) -> dict:
         "polling": service.status == ServiceStatus.IN_PROGRESS,
         "renew_url": _optional_url("cart:renew", service.pk)
         if can_manage and service.plan.charging == Charging.PERIOD
-        and service.status not in _NOT_RENEWABLE else None,
+        and service.status in RENEWABLE_STATUSES else None,
         "change_url": _optional_url("cart:change", service.pk)
-        if can_manage and service.status in _CHANGEABLE else None,
+        if can_manage and service.status in RECONFIGURABLE_STATUSES else None,
         "auto_renew_url": _optional_url("cart:auto_renew", service.pk)
         if can_manage and service.plan.charging == Charging.PERIOD and not service.auto_renew
-        and service.status not in _NOT_RENEWABLE else None,
+        and service.status in RENEWABLE_STATUSES else None,
         "parameters_form": ParametersForm(plan=service.plan)
         if can_manage and service.status == ServiceStatus.CONFIGURATION_REQUIRED else None,
     }
-
-
-_NOT_RENEWABLE = (ServiceStatus.ORDERED, ServiceStatus.DELETED, ServiceStatus.NOT_AVAILABLE,
-                  ServiceStatus.CONFIGURATION_REQUIRED)
-_CHANGEABLE = (ServiceStatus.ACTIVE, ServiceStatus.SUSPENDED, ServiceStatus.SUSPENDED_BY_ADMIN)
 
 
 def _optional_url(name: str, *args) -> str | None:

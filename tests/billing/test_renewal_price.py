@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from djmoney.money import Money
 
 from billing.charging import day_amount
@@ -53,7 +54,7 @@ def test_a_period_service_shows_what_its_renewal_costs(percent, shown):
                              status=ServiceStatus.ACTIVE, expires_on=date(2026, 12, 1))
 
     renewal = quote(client=client, specs=[ItemSpec("renewal", service=service)],
-                    today=date(2026, 11, 24)).items[0]
+                    today=date(2026, 11, 24), when=timezone.now()).items[0]
 
     assert renewal_price({}, service) == shown
     assert shown.startswith(f"{renewal.net.amount} ")

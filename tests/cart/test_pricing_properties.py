@@ -47,7 +47,8 @@ def test_a_quote_adds_up_and_never_goes_below_zero(plan_price, unit_price, steps
     if promo is not None:
         code = PromoCodeFactory(kind=promo[0], value=Decimal(promo[1]))
 
-    priced = quote(client=client, today=timezone.localdate(), promo=code, specs=[ItemSpec(
+    priced = quote(client=client, today=timezone.localdate(), when=timezone.now(), promo=code,
+                   specs=[ItemSpec(
         ItemKind.NEW, plan=plan, period=BillingPeriod.MONTH,
         values={disk.pk: AddonValue(Decimal(10 + 10 * steps))})])
 

@@ -1,6 +1,6 @@
 """The seeds' cart rule, table-driven: one operation per service, except a stopped one."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,14 +17,18 @@ S = ServiceStatus
 SOON = timezone.localdate() + timedelta(days=20)
 
 
+TODAY = date.today()
+
+
 def _add(kind, owner, service):
     client = owner.client
     if kind == ItemKind.RENEWAL:
-        return operations.cart_add_renewal(client=client, service=service, period="month",
-                                           user=owner.user)
+        return operations.cart_add_renewal(client=client, today=TODAY, service=service,
+                                           period="month", user=owner.user)
     if kind == ItemKind.AUTO_RENEW:
-        return operations.cart_add_auto_renew(client=client, service=service, user=owner.user)
-    return operations.cart_add_change(client=client, service=service, new_plan=None,
+        return operations.cart_add_auto_renew(client=client, today=TODAY, service=service,
+                                              user=owner.user)
+    return operations.cart_add_change(client=client, today=TODAY, service=service, new_plan=None,
                                       user=owner.user,
                                       raw_values={f"addon_{service.plan.disk.pk}": "40"})
 

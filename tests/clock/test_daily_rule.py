@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from billing.calculators import daily_amount
 from billing.charging import charge_daily_chunk, day_amount
 from billing.models import Charge, TaxRate
+from core.days import start_of
 from services.models import AddonKind, PlanPrice, ServiceAddon, ServiceStatus
 from tests.factories.accounts import ClientFactory, ClientGroupFactory, CompanyFactory
 from tests.factories.billing import top_up
@@ -46,9 +47,13 @@ def test_the_days_of_a_month_add_up_to_the_month_price(month_cents, year, month)
        quantity=st.integers(min_value=0, max_value=40),
        percent=st.integers(min_value=0, max_value=100),
        day=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)),
-       rate=st.sampled_from(["0", "0.07", "0.19", "0.2", "0.255", "0.0001"]))
+       rate=st.sampled_from(["0", "0.07", "0.19", "0.2", "0.255", "0.0001"]),
+       starts=st.one_of(st.none(), st.integers(min_value=-48, max_value=48)),
+       lasts=st.one_of(st.none(), st.integers(min_value=0, max_value=96)))
 def test_sql_and_python_compute_the_same_day(period, plan_cents, unit_cents, quantity, percent,
-                                             day, rate):
+                                             day, rate, starts, lasts):
+    """Including when the group discount begins or ends around the day's start (hours
+    from it): the discount rule is one instant test, in SQL and in Python."""
     client = ClientFactory()
     company = CompanyFactory(country="DE")
     company.providers.add(client.provider)
@@ -64,7 +69,11 @@ def test_sql_and_python_compute_the_same_day(period, plan_cents, unit_cents, qua
     if percent:
         group = ClientGroupFactory()
         client.groups.add(group)
-        GroupDiscountFactory(group=group, percent=Decimal(percent))
+        begins = start_of(day) + timedelta(hours=starts) if starts is not None else None
+        ends = (begins or start_of(day)) + timedelta(hours=lasts) if lasts is not None \
+            else None
+        GroupDiscountFactory(group=group, percent=Decimal(percent), valid_from=begins,
+                             valid_until=ends)
     service = ServiceFactory(client=client, plan=plan, billing_period=period,
                              status=ServiceStatus.ACTIVE,
                              activated_at=datetime.combine(day - timedelta(days=1), time(),
@@ -76,3 +85,32 @@ def test_sql_and_python_compute_the_same_day(period, plan_cents, unit_cents, qua
     charged = Charge.objects.filter(service=service).first()
     expected = day_amount(service, day)
     assert (charged.amount if charged else Decimal(0)) == expected.amount
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("missing", ["plan", "addon"])
+def test_a_missing_price_is_never_a_free_day(missing):
+    """With no price for the service's period (its plan's, or one of its addons'), the
+    clock charges nothing, not a cheaper day, and reports the service for staff; the
+    Python rule refuses it the same way."""
+    day = date(2027, 3, 10)
+    client = ClientFactory()
+    top_up(client, "100.00")
+    plan = DailyPlanFactory(provider=client.provider, daily=False)
+    if missing != "plan":
+        PlanPrice.objects.create(plan=plan, period="month", price=Money("30.00", "USD"))
+    disk = AddonFactory(plan=plan, kind=AddonKind.QUANTITY, included=Decimal(0),
+                        minimum=Decimal(0), step=Decimal(1))
+    if missing != "addon":
+        AddonPriceFactory(addon=disk, period="month", price=Money("1.00", "USD"))
+    service = ServiceFactory(client=client, plan=plan, billing_period="month",
+                             status=ServiceStatus.ACTIVE,
+                             activated_at=datetime.combine(day - timedelta(days=1), time(),
+                                                           tzinfo=UTC))
+    ServiceAddon.objects.create(service=service, addon=disk, quantity=Decimal(5))
+
+    result = charge_daily_chunk(day, client.pk, client.pk)
+
+    assert not Charge.objects.filter(service=service).exists()
+    assert result.unpriced == [service.pk]
+    assert day_amount(service, day) is None

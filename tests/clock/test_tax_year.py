@@ -19,6 +19,7 @@ from cart import clock
 from cart.checkout import order_for_services, order_pay_from_balance
 from cart.models import ItemKind
 from cart.pricing import ItemSpec
+from core.days import start_of
 from services.models import AddonKind, ServiceAddon, ServiceStatus
 from services.pricing import AddonValue
 from tests.clock.conftest import START, complete_operations
@@ -84,7 +85,7 @@ def test_a_taxed_year_on_every_path(world, taxed_client):
         if day == change_day:  # 10 GB more for the rest of March: (10.00 x 17 / 31)
             site.refresh_from_db()
             order = order_for_services(
-                client=client, idempotency_key="change", today=day,
+                client=client, idempotency_key="change", today=day, when=start_of(day),
                 specs=[ItemSpec(ItemKind.CHANGE, site, values={
                     disk.pk: AddonValue(quantity=Decimal(10))})])
             order_pay_from_balance(order=order, user=None)
