@@ -59,6 +59,7 @@ from cart.models import (
     Order,
     OrderItem,
     OrderStatus,
+    PeriodCost,
     PromoCode,
     PromoRedemption,
 )
@@ -157,6 +158,11 @@ def _order_from_quote(*, client: Client, user: User | None, idempotency_key: str
                           for k, v in (values or {}).items()},
             net=net.amount, tax=tax.amount,
             discount=(item.discount or zero(priced.currency)).amount,
+            cost_period_start=item.cost_period_start,
+            cost_owed_numerator=item.cost_owed.numerator if item.cost_owed is not None else None,
+            cost_owed_denominator=item.cost_owed.denominator
+            if item.cost_owed is not None else None,
+            cost_charged=item.cost_charged.amount if item.cost_charged is not None else None,
             derivation={**item.derivation, "tax": str(tax.amount), "base": str(
                 item.base.amount)})
     return order
@@ -359,6 +365,12 @@ def _credit_downgrade(order: Order, item: OrderItem, user: User | None,
 
 def _apply(item: OrderItem, user: User | None, at: datetime | None = None) -> None:
     service = Service.objects.select_related("plan").get(pk=item.service_id)
+    if item.cost_period_start is not None:  # the paid period's cost, as data
+        PeriodCost.objects.update_or_create(
+            service=service, period_start=item.cost_period_start, defaults={
+                "owed_numerator": item.cost_owed_numerator,
+                "owed_denominator": item.cost_owed_denominator,
+                "charged": item.cost_charged, "currency": item.order.currency})
     if item.kind == ItemKind.NEW:
         if item.period_end is not None:
             Service.objects.filter(pk=service.pk).update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 from django.conf import settings
 from django.db import models
@@ -136,6 +137,14 @@ class OrderItem(models.Model):
     # The item's tax as the order's quote computed it: its invoice and its debit (or its
     # credit note) read this figure, never compute it again.
     tax = amount_field(default=Decimal(0))
+    # What the item leaves its service's paid period costing (see PeriodCost), written to
+    # the period when the order is paid: none for items outside a paid period.
+    cost_period_start = models.DateField(null=True, blank=True)
+    cost_owed_numerator = models.DecimalField(max_digits=40, decimal_places=0, null=True,
+                                              blank=True)
+    cost_owed_denominator = models.DecimalField(max_digits=40, decimal_places=0, null=True,
+                                                blank=True)
+    cost_charged = amount_field(null=True, blank=True)
     discount = amount_field(default=Decimal(0))
     derivation = models.JSONField(default=dict, blank=True)
 
@@ -148,6 +157,38 @@ class OrderItem(models.Model):
     @property
     def gross(self) -> Decimal:
         return self.net + self.tax
+
+
+class PeriodCost(models.Model):
+    """What a service's paid period costs so far, exactly (a fraction), and what was
+    charged for it (net, before discounts): the state a configuration change prorates
+    from (billing.calculators.prorate). One per service and period, written when an order
+    that pays the period, or changes it, is paid."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="period_costs")
+    period_start = models.DateField()
+    owed_numerator = models.DecimalField(max_digits=40, decimal_places=0)
+    owed_denominator = models.DecimalField(max_digits=40, decimal_places=0)
+    charged = amount_field()
+    currency = CurrencyField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "period_start"],
+                                    name="one_cost_per_service_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} from {self.period_start}: {self.owed} ({self.charged})"
+
+    @property
+    def owed(self) -> Fraction:
+        return Fraction(int(self.owed_numerator), int(self.owed_denominator))
+
+    @property
+    def charged_money(self) -> Money:
+        return Money(self.charged, self.currency)
 
 
 class PromoCode(models.Model):

@@ -19,10 +19,9 @@ from accounts.models import Client, Company
 from accounts.selectors import company_for_provider
 from billing.calculators import LineInput, daily_amount, document_totals, prorate
 from billing.invoicing import default_payer
-from billing.models import Charge, ChargeKind
 from billing.selectors import group_discount_percent
 from billing.taxes import NO_TAX, TaxTreatment, tax_treatment
-from cart.models import ItemKind, Order, OrderStatus, PromoCode
+from cart.models import ItemKind, Order, OrderStatus, PeriodCost, PromoCode
 from core.money import money_sum, round_money, zero
 from services.models import (
     RECONFIGURABLE_STATUSES,
@@ -74,6 +73,11 @@ class ItemQuote:
     discount: Money | None = None
     derivation: dict = field(default_factory=dict)
     discountable: bool = True
+    # What the item leaves its paid period costing, exactly, and charged (net before
+    # discounts): cart.models.PeriodCost, written when the order is paid.
+    cost_period_start: date | None = None
+    cost_owed: Fraction | None = None
+    cost_charged: Money | None = None
 
     @property
     def net(self) -> Money:
@@ -151,12 +155,16 @@ def _new(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
                                      "period_price": str(period_price.amount)})
     end = add_period(today, period) if plan.charging == Charging.PERIOD else None
     recurring = _sum([line for line in lines if line.kind != "setup"], currency)
-    return ItemQuote(spec, f"{plan.name}, {BillingPeriod(period).label} ({name})",
-                     lines, _sum(lines, currency), today, end,
-                     derivation={"tariff": plan.name, "period": period,
-                                 "recurring_net": str(recurring.amount),
-                                 "lines": [(line.description, str(line.amount.amount))
-                                           for line in lines]})
+    quoted = ItemQuote(spec, f"{plan.name}, {BillingPeriod(period).label} ({name})",
+                       lines, _sum(lines, currency), today, end,
+                       derivation={"tariff": plan.name, "period": period,
+                                   "recurring_net": str(recurring.amount),
+                                   "lines": [(line.description, str(line.amount.amount))
+                                             for line in lines]})
+    if end is not None:
+        quoted.cost_period_start, quoted.cost_owed = today, Fraction(recurring.amount)
+        quoted.cost_charged = recurring
+    return quoted
 
 
 def _renewal(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
@@ -172,11 +180,14 @@ def _renewal(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
     end = add_period(start, period, anchor_day=service.anchor_day or start.day)
     lines = price_lines(plan, period, service_addon_values(service), include_setup=False,
                         renewal=True)
+    recurring = _sum(lines, plan.currency)
     return ItemQuote(spec, f"Renewal of {service.name}, {BillingPeriod(period).label}",
-                     lines, _sum(lines, plan.currency), start, end,
+                     lines, recurring, start, end,
                      derivation={"tariff": plan.name, "period": period,
-                                 "recurring_net": str(_sum(lines, plan.currency).amount),
-                                 "from": str(start), "to": str(end)})
+                                 "recurring_net": str(recurring.amount),
+                                 "from": str(start), "to": str(end)},
+                     cost_period_start=start, cost_owed=Fraction(recurring.amount),
+                     cost_charged=recurring)
 
 
 def _auto_renew(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
@@ -206,10 +217,7 @@ def _change(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
     new_price = _sum(price_lines(plan, service.billing_period, new_values,
                                  include_setup=False), currency)
     start, end = current_period(service, today)
-    base_charges = Charge.objects.filter(service=service, period_start=start,
-                                         kind__in=[ChargeKind.ORDER, ChargeKind.RENEWAL,
-                                                   ChargeKind.CHANGE]).order_by("pk")
-    owed_before, charged_before = _period_state(list(base_charges), old_price)
+    owed_before, charged_before = _period_state(service, start, old_price)
     try:
         result = prorate(period_start=start, period_end=end, change_on=today,
                          old_price=old_price, new_price=new_price, owed_before=owed_before,
@@ -236,7 +244,9 @@ def _change(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
                                  "owed_exact": f"{owed.numerator}/{owed.denominator}",
                                  "net": str(charge.amount),
                                  "charged_before": str(charged_before.amount),
-                                 "period_start": str(start), "period_end": str(end)})
+                                 "period_start": str(start), "period_end": str(end)},
+                     cost_period_start=start, cost_owed=owed,
+                     cost_charged=charged_before + charge)
 
 
 def current_period(service: Service, today: date) -> tuple[date, date]:
@@ -250,27 +260,14 @@ def current_period(service: Service, today: date) -> tuple[date, date]:
     return start, end
 
 
-def _period_state(charges: list[Charge], old_price: Money) -> tuple[Fraction, Money]:
-    """What the period costs so far, exactly, and what was charged for it (net).
-
-    Without records (a period paid before this rule), the old configuration's price is
-    taken as both."""
-    currency = str(old_price.currency)
-    changes = [c for c in charges if c.kind == ChargeKind.CHANGE and "owed_exact" in
-               c.derivation]
-    bases = [c for c in charges if c.kind in (ChargeKind.ORDER, ChargeKind.RENEWAL)
-             and "recurring_net" in c.derivation]
-    if changes:
-        numerator, denominator = changes[-1].derivation["owed_exact"].split("/")
-        charged = Money(Decimal(bases[-1].derivation["recurring_net"]), currency) if bases \
-            else old_price
-        charged += money_sum((Money(Decimal(c.derivation["net"]), currency) for c in changes),
-                             currency)
-        return Fraction(int(numerator), int(denominator)), charged
-    if bases:
-        recurring = Money(Decimal(bases[-1].derivation["recurring_net"]), currency)
-        return Fraction(recurring.amount), recurring
-    return Fraction(old_price.amount), old_price
+def _period_state(service: Service, start: date, old_price: Money) -> tuple[Fraction, Money]:
+    """What the period costs so far, exactly, and what was charged for it (net), as its
+    PeriodCost keeps them. A period paid before that record existed costs its current
+    configuration's price, which is taken as both."""
+    cost = PeriodCost.objects.filter(service=service, period_start=start).first()
+    if cost is None:
+        return Fraction(old_price.amount), old_price
+    return cost.owed, cost.charged_money
 
 
 _PRICERS = {ItemKind.NEW: _new, ItemKind.RENEWAL: _renewal, ItemKind.CHANGE: _change,

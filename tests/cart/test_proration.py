@@ -114,3 +114,38 @@ def test_a_downgrade_credits_the_unused_difference_with_a_credit_note(owner_clie
     balance = personal_account(owner.client).balance
     assert balance == Decimal("70.00") - expected_credit.amount
     assert service.invoice_lines.first().invoice.credit_notes.get().total == -expected_credit.amount
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("books_balance")
+def test_two_changes_in_a_period_continue_from_its_recorded_cost(owner_client, owner, vps_plan):
+    """The period's cost is data (PeriodCost), written by each paid order: a second
+    change prorates from what the first left, and the period's charges add up to the
+    rounded exact cost of its configurations."""
+    from cart.models import PeriodCost
+    from tests.cart.helpers import order_vps
+
+    top_up(owner.client, "200.00")
+    order_vps(owner_client, vps_plan, disk="20")  # 10.00 for the month
+    pay(owner_client)
+    service = Charge.objects.get(kind=ChargeKind.ORDER).service
+    operation_run(service.operations.get().pk)
+    service.refresh_from_db()
+    cost = PeriodCost.objects.get(service=service)
+    assert (cost.owed, cost.charged) == (Fraction(10), Decimal("10.00"))
+
+    for disk in ("60", "100"):  # +20.00 then +20.00 a month, both on the first day
+        owner_client.post(f"/cart/services/{service.pk}/change/", {
+            "plan": vps_plan.pk, f"addon_{vps_plan.disk.pk}": disk, "go_to_cart": "1"})
+        pay(owner_client)
+        for operation in service.operations.filter(status="pending"):
+            operation_run(operation.pk)
+
+    start, end = cost.period_start, service.expires_on
+    total_days = (end - start).days
+    remaining = (end - date.today()).days
+    exact = Fraction(10) + Fraction(40) * remaining / total_days  # the test's own sum
+    cost.refresh_from_db()
+    assert cost.owed == exact
+    charged = sum(c.amount for c in Charge.objects.filter(service=service))
+    assert charged == round_fraction(exact, "USD").amount == cost.charged
