@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 
-from billing.closing import DOCUMENT_DAY
+from billing.closing import charges_in_month
 from core.money import minor_unit_places
 
 
@@ -169,40 +170,37 @@ def amounts_not_in_minor_units() -> Iterator[Problem]:
 
 
 @check
-def tax_payable_differs_from_charges() -> Iterator[Problem]:
-    """Each company's taxes payable are the tax its charges carried (every path: orders,
-    renewals, changes, daily charges, overages) less the tax its credit notes gave back,
-    per currency."""
-    for company, currency, posted, charged, credited in rows("""
+def tax_posted_differs_from_documents() -> Iterator[Problem]:
+    """Every transaction's entries to taxes payable are the tax its charges carried (any
+    path: orders, renewals, changes, daily charges, overages) less the tax of the credit
+    notes it pays out: no tax posted without its charge or note, none missing."""
+    for txn, posted, charged, credited in rows("""
         WITH posted AS (
-            SELECT a.company_id, e.currency, sum(e.amount) AS tax FROM billing_entry e
+            SELECT e.transaction_id, sum(e.amount) AS tax FROM billing_entry e
             JOIN billing_ledgeraccount a ON a.id = e.account_id AND a.kind = 'tax'
-            GROUP BY a.company_id, e.currency),
+            GROUP BY e.transaction_id),
         charged AS (
-            SELECT co.company_id, c.currency, sum(c.tax) AS tax FROM billing_charge c
-            JOIN accounts_client cl ON cl.id = c.client_id
-            JOIN (SELECT provider_id, min(company_id) AS company_id
-                  FROM accounts_company_providers GROUP BY provider_id) co
-              ON co.provider_id = cl.provider_id
-            WHERE c.tax <> 0 GROUP BY co.company_id, c.currency),
+            SELECT transaction_id, sum(tax) AS tax FROM billing_charge WHERE tax <> 0
+            GROUP BY transaction_id),
         credited AS (
-            SELECT company_id, currency, sum(tax_total) AS tax FROM billing_creditnote
-            WHERE tax_total <> 0 GROUP BY company_id, currency)
-        SELECT company_id, currency, coalesce(p.tax, 0), coalesce(ch.tax, 0),
-               coalesce(cr.tax, 0)
-        FROM posted p FULL JOIN charged ch USING (company_id, currency)
-        FULL JOIN credited cr USING (company_id, currency)
+            SELECT transaction_id, sum(tax_total) AS tax FROM billing_creditnote
+            WHERE transaction_id IS NOT NULL AND tax_total <> 0 GROUP BY transaction_id)
+        SELECT transaction_id, coalesce(p.tax, 0), coalesce(ch.tax, 0), coalesce(cr.tax, 0)
+        FROM posted p FULL JOIN charged ch USING (transaction_id)
+        FULL JOIN credited cr USING (transaction_id)
         WHERE coalesce(p.tax, 0) <> coalesce(ch.tax, 0) - coalesce(cr.tax, 0)
-        ORDER BY 1, 2 LIMIT 100"""):
-        yield Problem("tax", f"company {company}: taxes payable of {posted} {currency}, but its "
-                             f"charges carried {charged} and its credit notes gave back "
-                             f"{credited}")
+        ORDER BY 1 LIMIT 100"""):
+        yield Problem("tax", f"transaction {txn} posts {posted} to taxes payable, but its "
+                             f"charges carried {charged} and its credit notes {credited}")
 
 
 @check
 def closing_documents_differ_from_charges() -> Iterator[Problem]:
     """A closing document states exactly its month's daily charges and overages of its
     client (those on no invoice), and its lines add up to it."""
+    in_month = charges_in_month().replace(
+        "%(from)s", "(d.period_start::timestamp AT TIME ZONE %(tz)s)").replace(
+        "%(to)s", "(d.period_end::timestamp AT TIME ZONE %(tz)s)")
     for number, net, tax, total, charged_net, charged_tax, charged, lines_total in rows(f"""
         SELECT d.number, d.subtotal, d.tax_total, d.total,
                coalesce(c.net, 0), coalesce(c.tax, 0), coalesce(c.total, 0),
@@ -210,17 +208,13 @@ def closing_documents_differ_from_charges() -> Iterator[Problem]:
         FROM billing_closingdocument d
         LEFT JOIN LATERAL (
             SELECT sum(c.amount - c.tax) AS net, sum(c.tax) AS tax, sum(c.amount) AS total
-            FROM billing_charge c
-            WHERE c.client_id = d.client_id AND c.invoice_id IS NULL
-              AND c.kind IN ('daily', 'overage')
-              AND {DOCUMENT_DAY} >= d.period_start AND {DOCUMENT_DAY} < d.period_end) c
-          ON true
+            FROM billing_charge c WHERE c.client_id = d.client_id AND {in_month}) c ON true
         LEFT JOIN LATERAL (SELECT sum(gross) AS total FROM billing_closingdocumentline
                            WHERE document_id = d.id) l ON true
         WHERE d.subtotal <> coalesce(c.net, 0) OR d.tax_total <> coalesce(c.tax, 0)
            OR d.total <> coalesce(c.total, 0) OR d.total <> coalesce(l.total, 0)
            OR d.total <> d.subtotal + d.tax_total
-        ORDER BY 1 LIMIT 100"""):
+        ORDER BY 1 LIMIT 100""", {"tz": settings.TIME_ZONE}):
         yield Problem("closing", f"closing document {number} says {net} + {tax} = {total}; "
                                  f"its month's charges are {charged_net} + {charged_tax} = "
                                  f"{charged} and its lines {lines_total}")
@@ -228,22 +222,24 @@ def closing_documents_differ_from_charges() -> Iterator[Problem]:
 
 @check
 def months_closed_without_documents() -> Iterator[Problem]:
-    """Once the clock has run the 1st, every client charged day by day or for overages in
-    the month before has its closing document."""
-    for client, month in rows(f"""
-        SELECT DISTINCT c.client_id, date_trunc('month', {DOCUMENT_DAY})::date AS month
-        FROM billing_charge c
-        JOIN accounts_client cl ON cl.id = c.client_id
-        WHERE c.invoice_id IS NULL AND c.kind IN ('daily', 'overage')
-          AND EXISTS (SELECT 1 FROM accounts_company_providers cp
+    """Once the clock has run a 1st (one that issues closing documents), every client
+    charged day by day or for overages in the month before has its closing document."""
+    for client, month in rows("""
+        WITH charged AS (
+            SELECT DISTINCT c.client_id,
+                   date_trunc('month', c.created_at AT TIME ZONE %(tz)s)::date AS month
+            FROM billing_charge c
+            WHERE c.invoice_id IS NULL AND c.kind IN ('daily', 'overage'))
+        SELECT ch.client_id, ch.month FROM charged ch
+        JOIN accounts_client cl ON cl.id = ch.client_id
+        WHERE EXISTS (SELECT 1 FROM accounts_company_providers cp
                       WHERE cp.provider_id = cl.provider_id)
           AND EXISTS (SELECT 1 FROM billing_billingday b WHERE b.finished_at IS NOT NULL
-                      AND b.day = (date_trunc('month', {DOCUMENT_DAY})
-                                   + interval '1 month')::date)
+                      AND b.stats ? 'closing_documents'
+                      AND b.day = (ch.month + interval '1 month')::date)
           AND NOT EXISTS (SELECT 1 FROM billing_closingdocument d
-                          WHERE d.client_id = c.client_id
-                            AND d.period_start = date_trunc('month', {DOCUMENT_DAY})::date)
-        ORDER BY 2, 1 LIMIT 100"""):
+                          WHERE d.client_id = ch.client_id AND d.period_start = ch.month)
+        ORDER BY 2, 1 LIMIT 100""", {"tz": settings.TIME_ZONE}):
         yield Problem("closing", f"client {client} was charged in {month:%Y-%m} but has no "
                                  "closing document for it")
 

@@ -1,10 +1,11 @@
 """The billing clock's money jobs: functions of an explicit day, never of the wall clock.
 
 * ``charge_daily_chunk(as_of, lo, hi)``: one day of every daily-charged service of the
-  clients with ids in [lo, hi], set-based: the due services and their day amounts are
-  computed in one query, paid in order of service id while each client's balance plus
-  credit limit covers them, and written as one ledger transaction (a charge per service,
-  one debit entry per client, one revenue entry per company and currency). A daily
+  clients with ids in [lo, hi], set-based: the due services and their day amounts and
+  tax are computed in one query, paid in order of service id while each client's balance
+  plus credit limit covers them, and written as one ledger transaction (a charge per
+  service, one debit entry per client, one revenue and one tax entry per company and
+  currency). A daily
   charge is unique by (service, day) in the database, so a chunk that runs twice, or two
   workers on the same chunk, charge each service once. Services that cannot be paid are
   returned, for suspension.
@@ -30,7 +31,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.dispatch import Signal
 from django.utils import timezone
 from djmoney.money import Money
@@ -45,6 +47,7 @@ from billing.invoicing import default_payer
 from billing.ledger import Leg, account_credit, personal_account, system_account
 from billing.models import (
     AccountKind,
+    Charge,
     ChargeKind,
     LedgerAccount,
     PromisedPayment,
@@ -166,7 +169,11 @@ addons AS (
         WHEN 'quantity' THEN greatest(sa.quantity - a.included, 0) * ap.price
         WHEN 'toggle' THEN CASE WHEN sa.quantity > 0 THEN ap.price ELSE 0 END
         ELSE ap.price END, %(places)s)) AS amount,
-           bool_or(ap.id IS NULL) AS unpriced
+           -- services.pricing.addon_amount: a choice with no price is free, a toggle that
+           -- is off costs nothing; any other addon with no price for the period is
+           -- missing its price.
+           bool_or(ap.id IS NULL AND (a.kind = 'quantity'
+                                      OR (a.kind = 'toggle' AND sa.quantity > 0))) AS unpriced
     FROM svc
     JOIN services_serviceaddon sa ON sa.service_id = svc.service_id
     JOIN services_addon a ON a.id = sa.addon_id AND a.is_active AND a.kind <> 'metered'
@@ -458,14 +465,13 @@ def day_amount(service: Service, as_of: date) -> Money | None:
     net = day - round_money(day * percent / 100) if percent else day
     company = company_for_provider(service.client.provider)
     treatment = tax_treatment(company, default_payer(service.client)) if company else NO_TAX
-    return net + tax_of(net, treatment)
+    return net + tax_of(net, treatment.rate)
 
 
-def resume_paid(client: Client, as_of: date, *, now: datetime | None = None) -> list[int]:
+def resume_paid(client: Client, as_of: date) -> list[int]:
     """Resume, in order, the client's daily services stopped for debt, as long as the
     balance (with the credit limit) pays a day of each. Staff and abuse suspensions are
-    never lifted here. ``now`` is the moment written (the clock's; a payment's receiver
-    leaves it to the present)."""
+    never lifted here. (It runs when money arrives, in the present: its moments are now.)"""
     resumed = []
     available = personal_account(client).available
     stopped = Service.objects.filter(client=client, status=S.SUSPENDED,
@@ -476,7 +482,7 @@ def resume_paid(client: Client, as_of: date, *, now: datetime | None = None) -> 
         if amount is None or available < amount:
             break
         with transaction.atomic():
-            service_actions.service_resume(service=service, actor=None, now=now,
+            service_actions.service_resume(service=service, actor=None,
                                            reason="Paid: the balance covers it again")
             Service.objects.filter(pk=service.pk).update(unpaid_since=None)
         available -= amount
@@ -497,8 +503,10 @@ def clients_to_resume():
 def charge_overages(as_of: date) -> int:
     """Charge metered usage above the included amount of every period that has ended."""
     count = 0
-    usage = ServiceUsage.objects.filter(period_end__lte=as_of).select_related(
-        "addon", "service__client", "service__plan")
+    charged = Charge.objects.filter(
+        idempotency_key=Concat(Value("overage:"), Cast(OuterRef("pk"), CharField())))
+    usage = (ServiceUsage.objects.filter(period_end__lte=as_of).exclude(Exists(charged))
+             .select_related("addon", "service__client__provider", "service__plan"))
     for record in usage:
         over = record.quantity - record.addon.included
         if over <= 0 or record.addon.overage_price is None:
@@ -511,7 +519,7 @@ def charge_overages(as_of: date) -> int:
         company = company_for_provider(service.client.provider)
         treatment = tax_treatment(company, default_payer(service.client)) if company \
             else NO_TAX
-        tax = tax_of(net, treatment)
+        tax = tax_of(net, treatment.rate)
         currency = str(net.currency)
         _, created = charges_post(
             client=service.client, idempotency_key=key, allow_overdraft=True,
@@ -560,7 +568,8 @@ def promised_payment_take(*, client: Client, amount: Money, as_of: date, user=No
     if amount.amount <= 0 or amount > offer.maximum:
         raise PromiseRefused(f"A promised payment is at most {format_money(offer.maximum)}.")
     if amount.amount != round_money(amount).amount:
-        raise PromiseRefused("Enter the amount in whole cents.")
+        raise PromiseRefused(f"{amount.currency} amounts have at most "
+                             f"{minor_unit_places(str(amount.currency))} decimal places.")
     key = f"promised:{client.pk}:{uuid.uuid4().hex}"
     due_on = as_of + timedelta(days=offer.days)
     record, _ = account_credit(

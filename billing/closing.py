@@ -2,13 +2,15 @@
 month, documented once, on the 1st of the next (BILLmanager's acts of completion).
 
 A charge that is not on an invoice (the clock's daily charges and overages; the first day
-of a daily service bought in the cart is on its order's invoice) belongs to the month of
-its day: a daily charge's day, an overage's last day of usage. ``closing_documents_issue``
-writes, per client and company with such charges in the month, one document listing each
-service's charges per kind and tax rate (net, tax, gross), with the company and payer as
-they are that day, numbered in the company's closing series. A unique key makes it once
-per client, company and month, whatever re-runs; documents are issued in batches of
-clients, one transaction each.
+of a daily service bought in the cart is on its order's invoice) belongs to the month the
+clock charged it in: its moment is its clock day's start (a daily charge's own day; an
+overage's is the day its usage period was charged, so a late one lands in the next
+document, never in none). ``closing_documents_issue`` writes, per client and company with
+such charges in the month, one document listing each service's charges per kind and tax
+rate (net, tax, gross), with the company and payer as they are that day, numbered in the
+company's closing series. A unique key makes it once per client, company and month,
+whatever re-runs; the charges are read in batches of clients, each document written in a
+transaction of its own.
 """
 
 from __future__ import annotations
@@ -17,22 +19,29 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Client, Company
 from accounts.selectors import company_for_provider
 from billing.invoicing import company_snapshot, default_payer, next_number, payer_snapshot
 from billing.models import ClosingDocument, ClosingDocumentLine, TaxTreatmentCode
 from billing.taxes import tax_treatment
+from core.days import start_of
 from services.periods import add_months
 
-BATCH = 500  # clients per query and transaction
+BATCH = 500  # clients read per query
 
-# A charge's day for documents, in SQL over ``billing_charge c``: a daily charge's own day,
-# an overage's last day of use. (The audit checks documents by the same expression.)
-DOCUMENT_DAY = ("(CASE WHEN c.kind = 'daily' THEN c.period_start "
-                "ELSE c.period_end - 1 END)")
+
+def charges_in_month(alias: str = "c") -> str:
+    """The SQL condition of a charge documented by a month's closing document, over
+    ``billing_charge {alias}`` with the month's bounds as the moments %(from)s and %(to)s
+    (the audit checks documents by the same condition)."""
+    return (f"{alias}.invoice_id IS NULL AND {alias}.kind IN ('daily', 'overage') "
+            f"AND {alias}.created_at >= %(from)s AND {alias}.created_at < %(to)s")
 
 
 _CHARGES_SQL = f"""
@@ -40,13 +49,11 @@ _CHARGES_SQL = f"""
            min(c.period_start), max(c.period_end), sum(c.amount - c.tax), sum(c.tax),
            sum(c.amount), c.currency
     FROM billing_charge c LEFT JOIN services_service s ON s.id = c.service_id
-    WHERE c.client_id = ANY(%(clients)s) AND c.invoice_id IS NULL
-      AND c.kind IN ('daily', 'overage')
-      AND {DOCUMENT_DAY} >= %(start)s AND {DOCUMENT_DAY} < %(end)s
+    WHERE c.client_id = ANY(%(clients)s) AND {charges_in_month()}
     GROUP BY c.client_id, c.service_id, s.name, c.kind, c.tax_rate, c.currency
     ORDER BY c.client_id, s.name, c.service_id, c.kind, c.tax_rate"""
 
-_LABELS = {"daily": "Daily charges", "overage": "Overage"}
+_LABELS = {"daily": gettext_noop("Daily charges"), "overage": gettext_noop("Overage")}
 
 
 def month_bounds(month: date) -> tuple[date, date]:
@@ -64,7 +71,8 @@ def closing_documents_issue(*, month: date, at: datetime) -> int:
     for index in range(0, len(candidates), BATCH):
         batch = candidates[index:index + BATCH]
         with connection.cursor() as cursor:
-            cursor.execute(_CHARGES_SQL, {"clients": batch, "start": start, "end": end})
+            cursor.execute(_CHARGES_SQL, {"clients": batch, "from": start_of(start),
+                                          "to": start_of(end)})
             rows = cursor.fetchall()
         by_client: dict[int, list[tuple]] = defaultdict(list)
         for row in rows:
@@ -86,7 +94,9 @@ def _clients_with_charges(start: date, end: date) -> list[int]:
             UNION
             SELECT s.client_id FROM services_serviceusage u
             JOIN services_service s ON s.id = u.service_id
-            WHERE u.period_end > %(start)s AND u.period_end <= %(end)s
+            -- charged when the usage period ends, by the clock of that day or (catching up)
+            -- a little later
+            WHERE u.period_end > %(start)s - 40 AND u.period_end <= %(end)s
             EXCEPT
             SELECT client_id FROM billing_closingdocument WHERE period_start = %(start)s
             ORDER BY 1""", {"start": start, "end": end})
@@ -99,6 +109,9 @@ def _issue(client: Client, rows: list[tuple], start: date, end: date, at: dateti
         return 0
     payer = default_payer(client)
     treatment = tax_treatment(company, payer)
+    with translation.override(settings.LANGUAGE_CODE):
+        lines = [(row, f"{_(_LABELS[row[3]])}: {row[2] or _('service #%s') % row[1]}"[:255])
+                 for row in rows]
     try:
         with transaction.atomic():
             document = ClosingDocument.objects.create(
@@ -116,11 +129,16 @@ def _issue(client: Client, rows: list[tuple], start: date, end: date, at: dateti
             ClosingDocumentLine.objects.bulk_create([
                 ClosingDocumentLine(
                     document=document, position=position, service_id=service_id, kind=kind,
-                    description=f"{_LABELS[kind]}: {name or f'service #{service_id}'}",
-                    quantity=count, period_start=first, period_end=last, net=net,
-                    tax_rate=rate, tax=tax, gross=gross)
-                for position, (_client, service_id, name, kind, rate, count, first, last, net,
-                               tax, gross, _currency) in enumerate(rows)])
-    except IntegrityError:  # issued meanwhile (another run of the same day)
-        return 0
+                    description=description, quantity=count, period_start=first,
+                    period_end=last, net=net, tax_rate=rate, tax=tax, gross=gross)
+                for position, ((_client, service_id, _name, kind, rate, count, first, last,
+                                net, tax, gross, _currency), description)
+                in enumerate(lines)])
+    except IntegrityError:
+        # Issued meanwhile (another run of the same day): that is the one. Anything else
+        # (a number taken by another series' prefix) is an error worth stopping for.
+        if ClosingDocument.objects.filter(client=client, company=company,
+                                          period_start=start).exists():
+            return 0
+        raise
     return 1

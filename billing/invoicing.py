@@ -121,7 +121,10 @@ def invoice_issue(
     if treatment is None:
         treatment = NO_TAX if kind == InvoiceKind.ADVANCE_PAYMENT else tax_treatment(company,
                                                                                     payer)
-    if all(line.tax is not None for line in lines):
+    given = [line.tax is not None for line in lines]
+    if any(given) and not all(given):
+        raise InvoiceError("Either every line of an invoice carries its tax, or none does.")
+    if all(given):
         computed = [LineTotals(round_money(line.unit_price * line.quantity), line.tax)
                     for line in lines]
         totals = DocumentTotals(computed, money_sum((t.net for t in computed), currency),

@@ -82,6 +82,15 @@ def credit_note_get(*, client: Client, pk: int) -> CreditNote:
         "invoice", "company").prefetch_related("lines"), pk=pk)
 
 
+def credit_source(service: Service) -> Invoice | None:
+    """The invoice a credit for the service (a downgrade) is noted against: the latest one
+    that charged it and stands. Its tax rate is the credit's."""
+    charge = (service.charges.filter(invoice__isnull=False)
+              .exclude(invoice__status=InvoiceStatus.CANCELLED).select_related("invoice")
+              .order_by("-pk").first())
+    return charge.invoice if charge is not None else None
+
+
 def group_discounts(client: Client | int, when) -> list[GroupDiscount]:
     """The discounts of the client's (or client id's) groups that run at ``when``, their
     plans prefetched."""

@@ -74,17 +74,18 @@ def tax_treatment(company: Company, payer: Payer | None) -> TaxTreatment:
 def client_treatments(company: Company, client_ids: Iterable[int]) -> dict[int, TaxTreatment]:
     """Each client's treatment by ``company``, for its default payer: two queries however
     many clients (the daily charge asks for a chunk's clients at once)."""
+    client_ids = list(client_ids)
     rates = company_rates(company)
     payers: dict[int, Payer] = {}
     # Each client's payer as billing.invoicing.default_payer picks it: that order first.
-    for payer in Payer.objects.filter(client_id__in=list(client_ids)).order_by(
+    for payer in Payer.objects.filter(client_id__in=client_ids).order_by(
             "client_id", *PAYER_ORDER):
         payers.setdefault(payer.client_id, payer)
     return {client_id: treatment_for(company, payers.get(client_id), rates)
             for client_id in client_ids}
 
 
-def tax_of(net: Money, treatment: TaxTreatment) -> Money:
-    """The tax of one charge posted on its own (its own line): the net times the rate,
-    rounded to the minor unit, half away from zero."""
-    return round_money(net * treatment.rate)
+def tax_of(net: Money, rate: Decimal) -> Money:
+    """The tax of one charge or credit posted on its own (its own line): the net times
+    the rate, rounded to the minor unit, half away from zero."""
+    return round_money(net * rate)

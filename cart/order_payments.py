@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -135,22 +136,25 @@ class CheckoutResult:
 
 def order_pay(*, order: Order, user: User | None, choice: PayChoice, idempotency_key: str,
               return_url_for: Callable[[Payment], str] | None = None,
-              purpose: str = PaymentPurpose.ORDER, request=None) -> CheckoutResult:
-    """Pay a pending order as the client chose; never charges a method twice for it."""
+              purpose: str = PaymentPurpose.ORDER, request=None,
+              at: datetime | None = None) -> CheckoutResult:
+    """Pay a pending order as the client chose; never charges a method twice for it.
+    ``at`` is the business moment (the clock's day for a renewal): the order's invoice and
+    its payment from the balance carry it, whenever the money arrives."""
     order = Order.objects.get(pk=order.pk)
     if order.status == OrderStatus.PAID:  # a double submit, a tab left open
         return CheckoutResult(order, message=_("Order #%(number)s is paid.") % {
             "number": order.pk})
     if choice.kind == "balance":
         try:
-            paid = order_pay_from_balance(order=order, user=user, request=request)
+            paid = order_pay_from_balance(order=order, user=user, request=request, at=at)
         except InsufficientFunds as error:
             raise CheckoutError(_("Your balance does not cover the order (%(why)s) Choose a "
                                   "payment method.") % {"why": error}) from error
         return CheckoutResult(paid, message=_("Paid from your personal account."))
     try:
         payment, created = _attempt(order=order, choice=choice, user=user, purpose=purpose,
-                                    key=idempotency_key, request=request)
+                                    key=idempotency_key, request=request, at=at)
     except (PaymentError, LedgerError) as error:
         raise CheckoutError(str(error)) from error
     if payment is None:  # the balance covered it all
@@ -177,7 +181,7 @@ def order_pay(*, order: Order, user: User | None, choice: PayChoice, idempotency
 
 @transaction.atomic
 def _attempt(*, order: Order, choice: PayChoice, user: User | None, purpose: str, key: str,
-             request) -> tuple[Payment | None, bool]:
+             request, at: datetime | None) -> tuple[Payment | None, bool]:
     """Under the order's lock: the order's invoice, and one open payment of it, written
     before the gateway is called. Returns (None, False) when the balance paid it all."""
     account = personal_account(order.client)
@@ -200,16 +204,17 @@ def _attempt(*, order: Order, choice: PayChoice, user: User | None, purpose: str
     plan = pay_plan(total=order.total_money, available=account.available, method=method,
                     use_balance=choice.use_balance)
     if plan.by_method.amount <= 0:
-        order_pay_from_balance(order=order, user=user, request=request)
+        order_pay_from_balance(order=order, user=user, request=request, at=at)
         return None, False
-    invoice = order_invoice(order)
+    invoice = order_invoice(order, at=at)
     payment, created = payment_create(
         client=order.client, method=method, amount=plan.by_method, user=user,
         idempotency_key=f"order:{order.pk}:{key}", purpose=purpose, invoice=invoice,
         from_balance=plan.from_balance, saved=choice.saved, request=request)
     if created:
         Payment.objects.filter(pk=payment.pk).update(details={
-            **payment.details, "return_to": reverse("cart:order", args=[order.pk])})
+            **payment.details, "return_to": reverse("cart:order", args=[order.pk]),
+            **({"business_at": at.isoformat()} if at is not None else {})})
         payment.refresh_from_db()
     return payment, created
 
@@ -256,9 +261,11 @@ def order_payment_fulfil(payment: Payment) -> tuple[str, str]:
         return PaymentOutcome.ON_BALANCE, _(
             "Order #%(number)s was already %(status)s; the amount is on the balance.") % {
             "number": order.pk, "status": order.get_status_display().lower()}
+    at = payment.details.get("business_at")
     try:
         with transaction.atomic():
-            order_pay_from_balance(order=order, user=payment.created_by, paid_by=payment)
+            order_pay_from_balance(order=order, user=payment.created_by, paid_by=payment,
+                                   at=datetime.fromisoformat(at) if at else None)
     except (InsufficientFunds, CheckoutError) as error:
         note = _("The payment of %(amount)s arrived and is on the balance, but order "
                  "#%(number)s could not be paid: %(why)s") % {

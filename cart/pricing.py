@@ -19,8 +19,8 @@ from accounts.models import Client, Company
 from accounts.selectors import company_for_provider
 from billing.calculators import LineInput, daily_amount, document_totals, prorate
 from billing.invoicing import default_payer
-from billing.selectors import group_discount_percent
-from billing.taxes import NO_TAX, TaxTreatment, tax_treatment
+from billing.selectors import credit_source, group_discount_percent
+from billing.taxes import NO_TAX, TaxTreatment, tax_of, tax_treatment
 from cart.models import ItemKind, Order, OrderStatus, PeriodCost, PromoCode
 from core.money import money_sum, round_money, zero
 from services.models import (
@@ -353,22 +353,36 @@ def quote(*, client: Client, specs: list[ItemSpec], today: date, when: datetime,
     problem = promo_problem(promo, client, when) if promo is not None else ""
     _apply_discounts(items, client, None if problem else promo, currency, when)
     treatment = tax_treatment(company, default_payer(client)) if company else NO_TAX
+    credit_rates = {index: _credit_rate(item, treatment)
+                    for index, item in enumerate(items) if item.net.amount < 0}
     nets, taxes = order_taxes([i.net for i in items], currency=currency, rate=treatment.rate,
-                              rounding=company.tax_rounding if company else "line")
+                              rounding=company.tax_rounding if company else "line",
+                              credit_rates=credit_rates)
     return Quote(items, currency, company, treatment, None if problem else promo, problem,
                  nets, taxes)
 
 
-def order_taxes(nets: list[Money], *, currency: str, rate: Decimal, rounding: str
+def _credit_rate(item: ItemQuote, treatment: TaxTreatment) -> Decimal:
+    """A credit gives back tax at the rate of the invoice it is noted against (the one
+    that charged the period), not at today's."""
+    source = credit_source(item.spec.service) if item.spec.service is not None else None
+    return source.tax_rate if source is not None else treatment.rate
+
+
+def order_taxes(nets: list[Money], *, currency: str, rate: Decimal, rounding: str,
+                credit_rates: dict[int, Decimal] | None = None
                 ) -> tuple[list[Money], list[Money]]:
     """The tax of each line of an order, as the documents that will carry them compute it:
     the lines that charge are one invoice (taxed by the company's rounding, per line or per
-    document); each line that credits (a downgrade) is a credit note of its own. The order,
+    document); each line that credits (a downgrade) is a credit note of its own, at the
+    rate of the invoice it credits (``credit_rates`` by line, else ``rate``). The order,
     its invoice, its debit and its credit notes all read these figures."""
+    credit_rates = credit_rates or {}
     charged = [index for index, net in enumerate(nets) if net.amount > 0]
     invoice = document_totals([LineInput("", nets[i]) for i in charged], currency=currency,
                               tax_rate=rate, rounding=rounding)
-    taxes = [round_money(net * rate) if net.amount < 0 else zero(currency) for net in nets]
+    taxes = [tax_of(net, credit_rates.get(index, rate)) if net.amount < 0 else zero(currency)
+             for index, net in enumerate(nets)]
     for index, line in zip(charged, invoice.lines, strict=True):
         taxes[index] = line.tax
     return [round_money(net) for net in nets], taxes

@@ -80,7 +80,7 @@ def renew(service: Service, as_of: date, *, charge_saved: bool = True) -> Renewa
         with contextlib.suppress(CheckoutError):
             order_pay(order=order, user=None, purpose=PaymentPurpose.AUTOPAY,
                       choice=PayChoice("saved", saved=saved, use_balance=True),
-                      idempotency_key=f"{renewal_key(service)}:{as_of}")
+                      idempotency_key=f"{renewal_key(service)}:{as_of}", at=start_of(as_of))
         order.refresh_from_db()
     if order.status == OrderStatus.PAID:
         service.refresh_from_db()

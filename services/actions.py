@@ -26,7 +26,6 @@ from services.models import (
 from services.modules import module_for
 
 S = ServiceStatus
-# Where a configuration change goes to the module at once.
 
 
 class ActionNotAllowed(Exception):

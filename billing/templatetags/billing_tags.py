@@ -68,10 +68,11 @@ _DERIVATION_LABELS = {
     "day": "Day of the month", "discount_percent": "Discount, %", "lines": "Price lines",
     "recurring_net": "Recurring price", "trial_days": "Trial days", "tax": "Tax",
     "base": "Taxable base", "old_price": "Old price", "new_price": "New price",
+    "net": "Net", "tax_rate": "Tax rate",
 }
-_MONEY_KEYS = {"period_price", "recurring_net", "tax", "base", "old_price", "new_price"}
-_MONTH_SHARE = ("a day's share of the period price: the price in cents spread over the days "
-                "of the month, the cents left over on its last days")
+_MONEY_KEYS = {"period_price", "recurring_net", "tax", "base", "old_price", "new_price", "net"}
+_MONTH_SHARE = ("a day's share of the period price: the price in minor units (cents) spread "
+                "over the days of the month, the units left over on its last days")
 
 
 @register.filter
@@ -95,6 +96,8 @@ def derivation_rows(charge) -> list[tuple[str, str]]:
                 value = format_money(Money(Decimal(str(value)), charge.currency))
         elif key == "discount_percent":
             value = f"{Decimal(str(value)).normalize():f}"
+        elif key == "tax_rate":
+            value = f"{(Decimal(str(value)) * 100).normalize():f} %"
         elif key == "tariff_version":
             value = str(value)[:16].replace("T", " ")
         elif isinstance(value, list):

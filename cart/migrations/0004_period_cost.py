@@ -8,6 +8,7 @@ from django.db import migrations, models
 def costs_from_charges(apps, schema_editor):
     """Periods paid before the cost had a table kept it in their charges' derivations:
     read them once, here, as the pricing did then."""
+    from decimal import Decimal
     from fractions import Fraction
 
     Charge = apps.get_model("billing", "Charge")

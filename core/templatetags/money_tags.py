@@ -23,3 +23,13 @@ def amount(value, currency) -> str:
     if value is None or value == "":
         return ""
     return format_money(Money(Decimal(str(value)), str(currency))).rsplit(" ", 1)[0]
+
+
+@register.filter
+def percent(rate) -> str:
+    """``{{ line.tax_rate|percent }}`` → ``25.5 %``: a rate (0.2550) as a legal document
+    states it, with all its decimals and no rounding."""
+    if rate is None or rate == "":
+        return ""
+    value = (Decimal(str(rate)) * 100).normalize()
+    return f"{value:f} %"

@@ -14,8 +14,8 @@ from billing.templatetags.billing_tags import derivation_rows
       ("Price for the period", "1.10 USD"), ("Discount, %", "10")]),
     ({"rule": "daily", "period": "month", "period_price": "31", "days": 31, "day": 3,
       "discount_percent": 0},
-     [("Rule", "a day's share of the period price: the price in cents spread over the days "
-               "of the month, the cents left over on its last days"),
+     [("Rule", "a day's share of the period price: the price in minor units (cents) spread "
+               "over the days of the month, the units left over on its last days"),
       ("Period", "month"), ("Price for the period", "31.00 USD"), ("Days in the month", "31"),
       ("Day of the month", "3"), ("Discount, %", "0")]),
     ({"lines": [["Plan", "10.00"], ["Disk", "2.50"]], "order": 7, "recurring_net": "12.5"},

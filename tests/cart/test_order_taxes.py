@@ -102,3 +102,33 @@ def test_a_mixed_cart_pays_in_both_rounding_modes(owner_client, owner, vps_plan,
     note = CreditNote.objects.get(transaction__isnull=False)
     assert (note.tax_total, note.total) == (-credited[0].tax, -credited[0].gross)
     assert personal_account(owner.client).balance == balance - order.total
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("books_balance")
+def test_a_downgrade_gives_back_tax_at_the_rate_it_was_charged(owner_client, owner, vps_plan,
+                                                               company):
+    """The rate changed since the period was invoiced: the credit note gives back what
+    was charged (19 %), not today's rate (25 %)."""
+    company.tax_rounding = "line"
+    company.save()
+    rate = TaxRate.objects.create(company=company, country="", rate=Decimal("0.19"))
+    vps_plan.downgrade_credit = True
+    vps_plan.save()
+    top_up(owner.client, "200.00")
+    order_vps(owner_client, vps_plan, disk="60", hostname="big.example.com")
+    pay(owner_client)
+    service = Order.objects.get().items.get().service
+    operation_run(service.operations.get().pk)
+    rate.rate = Decimal("0.25")
+    rate.save()
+
+    owner_client.post(f"/cart/services/{service.pk}/change/", {
+        "plan": vps_plan.pk, f"addon_{vps_plan.disk.pk}": "20", "go_to_cart": "1"})
+    pay(owner_client)
+
+    credit = Order.objects.latest("pk").items.get()
+    assert credit.tax == round_money(Money(credit.net, "USD") * Decimal("0.19")).amount
+    note = CreditNote.objects.get()
+    assert note.tax_rate == Decimal("0.19")
+    assert note.tax_total == -credit.tax

@@ -114,3 +114,36 @@ def test_a_missing_price_is_never_a_free_day(missing):
     assert not Charge.objects.filter(service=service).exists()
     assert result.unpriced == [service.pk]
     assert day_amount(service, day) is None
+
+
+@pytest.mark.django_db
+def test_a_free_choice_and_a_toggle_off_are_priced_not_missing():
+    """A choice with no price is free and a toggle that is off costs nothing
+    (services.pricing.addon_amount): the daily statement charges such a service, the same
+    as the Python rule, and does not report it unpriced."""
+    from tests.factories.services import EnumerationFactory, EnumerationItemFactory
+
+    day = date(2027, 3, 10)
+    client = ClientFactory()
+    top_up(client, "100.00")
+    plan = DailyPlanFactory(provider=client.provider, daily=False)
+    PlanPrice.objects.create(plan=plan, period="month", price=Money("31.00", "USD"))
+    images = EnumerationFactory()
+    windows, linux = EnumerationItemFactory(enumeration=images), \
+        EnumerationItemFactory(enumeration=images)
+    os_choice = AddonFactory(plan=plan, kind=AddonKind.CHOICE, enumeration=images)
+    AddonPriceFactory(addon=os_choice, period="month", choice=windows,
+                      price=Money("15.50", "USD"))
+    backup = AddonFactory(plan=plan, kind=AddonKind.TOGGLE)  # no price at all
+    service = ServiceFactory(client=client, plan=plan, billing_period="month",
+                             status=ServiceStatus.ACTIVE,
+                             activated_at=datetime.combine(day - timedelta(days=1), time(),
+                                                           tzinfo=UTC))
+    ServiceAddon.objects.create(service=service, addon=os_choice, choice=linux)
+    ServiceAddon.objects.create(service=service, addon=backup, quantity=Decimal(0))
+
+    result = charge_daily_chunk(day, client.pk, client.pk)
+
+    assert result.unpriced == []
+    charge = Charge.objects.get(service=service)
+    assert charge.amount == day_amount(service, day).amount == Decimal("1.00")

@@ -22,6 +22,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -126,7 +127,7 @@ class Command(BaseCommand):
 
         from accounts.models import Company, Provider
         from billing.ledger import system_account
-        from billing.models import AccountKind
+        from billing.models import AccountKind, TaxRate
         from services.models import Charging, PlanPrice, ProductType, TariffPlan
 
         clients = services // 10
@@ -135,6 +136,10 @@ class Command(BaseCommand):
                                          country="US", address="1 Bench Road",
                                          invoice_prefix="B-")
         company.providers.add(provider)
+        # Every bench client is taxed (a sales tax on all of them), so the day's tax path
+        # is in the figure: rates looked up per chunk, a tax leg per company.
+        TaxRate.objects.create(company=company, country="", name="Sales tax",
+                               rate=Decimal("0.0800"))
         plan = TariffPlan.objects.create(provider=provider, name="Bench daily",
                                          product_type=ProductType.VIRTUAL_SERVER,
                                          charging=Charging.DAILY, module="simulated")
@@ -149,8 +154,8 @@ class Command(BaseCommand):
                 FROM generate_series(1, %s) i""", [provider.pk, now, clients])
             cursor.execute("""
                 INSERT INTO billing_ledgeraccount (code, kind, name, currency, client_id,
-                                                   balance, credit_limit, created_at)
-                SELECT 'client:' || id, 'client', 'Personal account', 'USD', id, 0, 0, %s
+                                                   balance, credit_limit, held, created_at)
+                SELECT 'client:' || id, 'client', 'Personal account', 'USD', id, 0, 0, 0, %s
                 FROM accounts_client WHERE provider_id = %s""", [now, provider.pk])
             cursor.execute("""
                 INSERT INTO billing_transaction (created_at, kind, description,
@@ -189,10 +194,11 @@ class Command(BaseCommand):
                                  "days": 31, "day": BENCH_DAY.day})
         select = """
             SELECT s.client_id, s.id, 'daily', 'Daily charge: ' || s.name, %(day)s,
-                   %(day)s + 1, 1.0000, 'USD', %(txn)s, %(derivation)s::jsonb, now()
+                   %(day)s + 1, 1.0000, 0, 0, 'USD', %(txn)s, %(derivation)s::jsonb, now()
             FROM services_service s"""
         columns = """(client_id, service_id, kind, description, period_start, period_end,
-                      amount, currency, transaction_id, derivation, created_at)"""
+                      amount, tax, tax_rate, currency, transaction_id, derivation,
+                      created_at)"""
         with connection.cursor() as cursor:
             cursor.execute("SELECT min(id) FROM billing_transaction")
             params = {"day": BENCH_DAY + timedelta(days=1), "txn": cursor.fetchone()[0],
