@@ -46,7 +46,7 @@ def charges_in_month(alias: str = "c") -> str:
 
 _CHARGES_SQL = f"""
     SELECT c.client_id, c.service_id, s.name, c.kind, c.tax_rate, count(*),
-           min(c.period_start), max(c.period_end), sum(c.amount - c.tax), sum(c.tax),
+           min(c.period_start), max(c.period_end) - 1, sum(c.amount - c.tax), sum(c.tax),
            sum(c.amount), c.currency
     FROM billing_charge c LEFT JOIN services_service s ON s.id = c.service_id
     WHERE c.client_id = ANY(%(clients)s) AND {charges_in_month()}

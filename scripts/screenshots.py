@@ -39,6 +39,8 @@ PAGES = [
         ("client-credits", "/payments/credits/"),
         ("client-invoices", "/finances/invoices/"),
         ("client-invoice-due", "first:/finances/invoices/:#due a.btn"),
+        ("client-closing-documents", "/finances/closing/"),
+        ("client-closing-document", "first:/finances/closing/:main td a"),
         ("client-order-pending", "first:/orders/:main a[href^='/orders/']"),
         ("client-cart", "/cart/"),
         ("client-expenses", "/finances/expenses/"),
