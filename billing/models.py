@@ -326,7 +326,23 @@ class TaxTreatmentCode(models.TextChoices):
     NONE = "none", "No tax"
 
 
-class Invoice(models.Model):
+class DocumentTotals:
+    """The totals of a document (invoice, credit note, closing document) as Money."""
+
+    @property
+    def subtotal_money(self) -> Money:
+        return Money(self.subtotal, self.currency)
+
+    @property
+    def tax_money(self) -> Money:
+        return Money(self.tax_total, self.currency)
+
+    @property
+    def total_money(self) -> Money:
+        return Money(self.total, self.currency)
+
+
+class Invoice(DocumentTotals, models.Model):
     """An invoice issued by a company to a client's payer. Once issued it never changes
     (the database refuses): it keeps snapshots of both parties as they were, and a
     correction is a credit note."""
@@ -376,17 +392,6 @@ class Invoice(models.Model):
     def __str__(self) -> str:
         return self.number or f"Draft #{self.pk}"
 
-    @property
-    def total_money(self) -> Money:
-        return Money(self.total, self.currency)
-
-    @property
-    def subtotal_money(self) -> Money:
-        return Money(self.subtotal, self.currency)
-
-    @property
-    def tax_money(self) -> Money:
-        return Money(self.tax_total, self.currency)
 
 
 class InvoiceLine(models.Model):
@@ -410,7 +415,7 @@ class InvoiceLine(models.Model):
         return self.description
 
 
-class CreditNote(models.Model):
+class CreditNote(DocumentTotals, models.Model):
     """A correction of an issued invoice (a refund, a downgrade), with its own gapless
     series per company and year."""
 
@@ -436,17 +441,6 @@ class CreditNote(models.Model):
     def __str__(self) -> str:
         return self.number
 
-    @property
-    def subtotal_money(self) -> Money:
-        return Money(self.subtotal, self.currency)
-
-    @property
-    def tax_money(self) -> Money:
-        return Money(self.tax_total, self.currency)
-
-    @property
-    def total_money(self) -> Money:
-        return Money(self.total, self.currency)
 
 
 class CreditNoteLine(models.Model):
@@ -464,7 +458,7 @@ class CreditNoteLine(models.Model):
         return self.description
 
 
-class ClosingDocument(models.Model):
+class ClosingDocument(DocumentTotals, models.Model):
     """A month's closing document (an act of completion, a monthly statement) of one
     client and company: what the client was charged day by day and for overages that
     month, with their tax, in its own gapless series per company and year. Exactly one
@@ -499,17 +493,6 @@ class ClosingDocument(models.Model):
     def __str__(self) -> str:
         return self.number
 
-    @property
-    def subtotal_money(self) -> Money:
-        return Money(self.subtotal, self.currency)
-
-    @property
-    def tax_money(self) -> Money:
-        return Money(self.tax_total, self.currency)
-
-    @property
-    def total_money(self) -> Money:
-        return Money(self.total, self.currency)
 
     @property
     def last_day(self):
