@@ -38,10 +38,10 @@ lint: $(STAMP)
 manage: $(STAMP)
 	$(BIN)/python manage.py $(ARGS)
 
-## bench: time a daily billing run over SERVICES daily services (default 100000) in a
-## fresh database; figures go to docs/benchmarks.md
+## bench: time one whole day of the billing clock over SERVICES services (default 100000)
+## on Celery workers, in a fresh database; figures go to docs/benchmarks.md
 bench: $(STAMP)
-	$(BIN)/python manage.py bench_billing --services $(or $(SERVICES),100000)
+	$(BIN)/python manage.py bench_clock --services $(or $(SERVICES),100000)
 
 clean-var:
 	rm -rf var

@@ -21,6 +21,7 @@ from accounts.models import (
     Provider,
     User,
 )
+from accounts.notifications import DEFAULT_TEMPLATES
 
 admin.site.unregister(Group)
 
@@ -195,8 +196,6 @@ class MessageTemplateAdmin(StaffModelAdmin):
     list_display = ["event", "subject", "is_active"]
 
     def get_changeform_initial_data(self, request):
-        from accounts.notifications import DEFAULT_TEMPLATES
-
         event = request.GET.get("event", "")
         subject, body = DEFAULT_TEMPLATES.get(event, ("", ""))
         return {"event": event, "subject": subject, "body": body}

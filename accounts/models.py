@@ -416,6 +416,9 @@ class Notification(models.Model):
     email = models.EmailField()
     subject = models.CharField(max_length=200)
     body = models.TextField()
+    # What a notification written in bulk (the billing clock's) is rendered from when it
+    # is sent: the event's facts as they were; empty subject and body until then.
+    context = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -47,7 +47,7 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("billing.creditnote", VIEW),
         *_model_perms("billing.closingdocument", VIEW),
         *_model_perms("billing.taxrate", VIEW),
-        *_model_perms("billing.billingday", VIEW),
+        *_model_perms("engine.billingday", VIEW),
         *_model_perms("billing.promisedpayment", VIEW),
         *_model_perms("accounts.notification", VIEW),
         *_model_perms("payments.payment", VIEW, CHANGE),

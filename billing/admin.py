@@ -16,7 +16,6 @@ from billing.invoicing import InvoiceError, invoice_cancel
 from billing.ledger import LedgerError
 from billing.models import (
     AccountKind,
-    BillingDay,
     Charge,
     ClosingDocument,
     ClosingDocumentLine,
@@ -281,39 +280,6 @@ class DocumentTemplateAdmin(StaffModelAdmin):
 class GroupDiscountAdmin(StaffModelAdmin):
     list_display = ["name", "group", "percent", "valid_from", "valid_until"]
     filter_horizontal = ["plans"]
-
-
-@admin.register(BillingDay)
-class BillingDayAdmin(ReadOnlyStaffAdmin):
-    """The billing clock's days: when each ran and what it did (manage.py billing_run
-    replays or dry-runs them)."""
-
-    list_display = ["day", "started_at", "finished_at", "charged", "amounts", "suspended",
-                    "deleted", "renewed"]
-    readonly_fields = ["day", "started_at", "finished_at", "stats"]
-
-    @admin.display(description="daily charges")
-    def charged(self, obj):
-        return obj.stats.get("charged", "—")
-
-    @admin.display(description="charged")
-    def amounts(self, obj):
-        return ", ".join(f"{amount} {currency}"
-                         for currency, amount in obj.stats.get("amounts", {}).items()) or "—"
-
-    @admin.display(description="suspended")
-    def suspended(self, obj):
-        if not obj.stats:
-            return "—"
-        return obj.stats.get("suspended_unpaid", 0) + obj.stats.get("suspended_expired", 0)
-
-    @admin.display(description="deleted")
-    def deleted(self, obj):
-        return obj.stats.get("deleted", "—")
-
-    @admin.display(description="renewed")
-    def renewed(self, obj):
-        return obj.stats.get("renewed", "—")
 
 
 @admin.register(PromisedPayment)

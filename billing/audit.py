@@ -221,30 +221,6 @@ def closing_documents_differ_from_charges() -> Iterator[Problem]:
 
 
 @check
-def months_closed_without_documents() -> Iterator[Problem]:
-    """Once the clock has run a 1st (one that issues closing documents), every client
-    charged day by day or for overages in the month before has its closing document."""
-    for client, month in rows("""
-        WITH charged AS (
-            SELECT DISTINCT c.client_id,
-                   date_trunc('month', c.created_at AT TIME ZONE %(tz)s)::date AS month
-            FROM billing_charge c
-            WHERE c.invoice_id IS NULL AND c.kind IN ('daily', 'overage'))
-        SELECT ch.client_id, ch.month FROM charged ch
-        JOIN accounts_client cl ON cl.id = ch.client_id
-        WHERE EXISTS (SELECT 1 FROM accounts_company_providers cp
-                      WHERE cp.provider_id = cl.provider_id)
-          AND EXISTS (SELECT 1 FROM billing_billingday b WHERE b.finished_at IS NOT NULL
-                      AND b.stats ? 'closing_documents'
-                      AND b.day = (ch.month + interval '1 month')::date)
-          AND NOT EXISTS (SELECT 1 FROM billing_closingdocument d
-                          WHERE d.client_id = ch.client_id AND d.period_start = ch.month)
-        ORDER BY 2, 1 LIMIT 100""", {"tz": settings.TIME_ZONE}):
-        yield Problem("closing", f"client {client} was charged in {month:%Y-%m} but has no "
-                                 "closing document for it")
-
-
-@check
 def holds_differ_from_open_holds() -> Iterator[Problem]:
     """What an account says it holds is the sum of its holds not yet released."""
     for code, held, open_holds in rows("""

@@ -11,6 +11,7 @@ Either way the lines add up to the document, to the minor unit.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
@@ -18,7 +19,7 @@ from fractions import Fraction
 
 from djmoney.money import Money
 
-from core.money import money_sum, quantum, round_fraction, round_money, zero
+from core.money import money_sum, quantum, round_fraction, round_money, split_evenly, zero
 
 
 @dataclass(frozen=True)
@@ -128,9 +129,5 @@ def daily_amount(period_price: Money, period: str, day: date) -> Money:
         return round_money(period_price)
     if period != "month":
         raise ValueError("Daily charging takes a price per day or per month.")
-    import calendar
-
     days = calendar.monthrange(day.year, day.month)[1]
-    from core.money import split_evenly
-
     return split_evenly(round_money(period_price), days)[day.day - 1]

@@ -1,16 +1,17 @@
-"""Monthly closing documents: what a client was charged day by day and for overages in a
-month, documented once, on the 1st of the next (BILLmanager's acts of completion).
+"""Monthly closing documents: what a client's personal account paid in a month without an
+invoice (day by day, for overages, for renewals from the balance), documented once, on the
+1st of the next (BILLmanager's acts of completion).
 
-A charge that is not on an invoice (the clock's daily charges and overages; the first day
-of a daily service bought in the cart is on its order's invoice) belongs to the month the
-clock charged it in: its moment is its clock day's start (a daily charge's own day; an
-overage's is the day its usage period was charged, so a late one lands in the next
-document, never in none). ``closing_documents_issue`` writes, per client and company with
-such charges in the month, one document listing each service's charges per kind and tax
-rate (net, tax, gross), with the company and payer as they are that day, numbered in the
-company's closing series. A unique key makes it once per client, company and month,
-whatever re-runs; the charges are read in batches of clients, each document written in a
-transaction of its own.
+A charge that is not on an invoice (the clock's daily charges, overages and renewals paid
+from the balance; the first day of a daily service bought in the cart is on its order's
+invoice) belongs to the month the clock charged it in: its moment is its clock day's start
+(a daily charge's own day; an overage's is the day its usage period was charged, so a
+late one lands in the next document, never in none). ``closing_documents_issue`` writes,
+per client and company with such charges in the month, one document listing each
+service's charges per kind and tax rate (net, tax, gross), with the company and payer as
+they are that day, numbered in the company's closing series. A unique key makes it once
+per client, company and month, whatever re-runs; the charges are read in batches of
+clients, each document written in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -36,11 +37,21 @@ from services.periods import add_months
 BATCH = 500  # clients read per query
 
 
+# The kinds of charge a closing document lists when no invoice carries them.
+DOCUMENTED_KINDS = ("daily", "overage", "renewal")
+
+
+def documented(alias: str = "c") -> str:
+    """The SQL condition of a charge that a closing document (not an invoice) documents."""
+    kinds = ", ".join(f"'{kind}'" for kind in DOCUMENTED_KINDS)
+    return f"{alias}.invoice_id IS NULL AND {alias}.kind IN ({kinds})"
+
+
 def charges_in_month(alias: str = "c") -> str:
     """The SQL condition of a charge documented by a month's closing document, over
     ``billing_charge {alias}`` with the month's bounds as the moments %(from)s and %(to)s
     (the audit checks documents by the same condition)."""
-    return (f"{alias}.invoice_id IS NULL AND {alias}.kind IN ('daily', 'overage') "
+    return (f"{documented(alias)} "
             f"AND {alias}.created_at >= %(from)s AND {alias}.created_at < %(to)s")
 
 
@@ -53,7 +64,8 @@ _CHARGES_SQL = f"""
     GROUP BY c.client_id, c.service_id, s.name, c.kind, c.tax_rate, c.currency
     ORDER BY c.client_id, s.name, c.service_id, c.kind, c.tax_rate"""
 
-_LABELS = {"daily": gettext_noop("Daily charges"), "overage": gettext_noop("Overage")}
+_LABELS = {"daily": gettext_noop("Daily charges"), "overage": gettext_noop("Overage"),
+           "renewal": gettext_noop("Renewal")}
 
 
 def month_bounds(month: date) -> tuple[date, date]:
@@ -61,13 +73,14 @@ def month_bounds(month: date) -> tuple[date, date]:
     return start, add_months(start, 1, anchor_day=1)
 
 
-def closing_documents_issue(*, month: date, at: datetime) -> int:
-    """Issue the closing documents of ``month`` (any day of it) not issued yet; ``at`` is
-    their issue time (the clock's day, so a replay writes the replayed date). Returns how
-    many were issued."""
+def closing_documents_issue(*, month: date, at: datetime,
+                            clients: tuple[int, int] | None = None) -> int:
+    """Issue the closing documents of ``month`` (any day of it) not issued yet (of the
+    clients with ids in ``clients``, when given); ``at`` is their issue time (the clock's
+    day, so a replay writes the replayed date). Returns how many were issued."""
     start, end = month_bounds(month)
     issued = 0
-    candidates = _clients_with_charges(start, end)
+    candidates = _clients_with_charges(start, end, clients or (0, 2**63 - 1))
     for index in range(0, len(candidates), BATCH):
         batch = candidates[index:index + BATCH]
         with connection.cursor() as cursor:
@@ -83,23 +96,38 @@ def closing_documents_issue(*, month: date, at: datetime) -> int:
     return issued
 
 
-def _clients_with_charges(start: date, end: date) -> list[int]:
-    """Clients that may have charges of the month without a document yet: a daily
-    service, or usage ending in the month (looked up in the small tables, not the charges)."""
+# Clients that may have charges of the month %(month_start)s..%(month_end)s without a
+# document yet, among the clients %(lo)s..%(hi)s: a daily service, a period service paid
+# into the month (a renewal from the balance moved its expiry past the month's start), or
+# usage ending in the month: looked up in the small tables, not the charges. One unit of
+# work each (the clock's chunks).
+_CANDIDATES = """
+    SELECT s.client_id FROM services_service s
+    JOIN services_tariffplan p ON p.id = s.plan_id AND p.charging = 'daily'
+    WHERE s.client_id BETWEEN %(lo)s AND %(hi)s
+      AND s.activated_at IS NOT NULL AND s.activated_at < %(month_end)s
+    UNION
+    SELECT s.client_id FROM services_service s
+    JOIN services_tariffplan p ON p.id = s.plan_id AND p.charging = 'period'
+    WHERE s.client_id BETWEEN %(lo)s AND %(hi)s AND s.expires_on > %(month_start)s
+    UNION
+    SELECT s.client_id FROM services_serviceusage u
+    JOIN services_service s ON s.id = u.service_id
+    -- charged when the usage period ends, by the clock of that day or (catching up) a
+    -- little later
+    WHERE s.client_id BETWEEN %(lo)s AND %(hi)s
+      AND u.period_end > %(month_start)s - 40 AND u.period_end <= %(month_end)s
+    EXCEPT
+    SELECT client_id FROM billing_closingdocument
+    WHERE client_id BETWEEN %(lo)s AND %(hi)s AND period_start = %(month_start)s"""
+DUE_PER_CLIENT = f"SELECT client_id, 1 AS n FROM ({_CANDIDATES}) candidates"
+
+
+def _clients_with_charges(start: date, end: date, clients: tuple[int, int]) -> list[int]:
     with connection.cursor() as cursor:
-        cursor.execute("""
-            SELECT s.client_id FROM services_service s
-            JOIN services_tariffplan p ON p.id = s.plan_id AND p.charging = 'daily'
-            WHERE s.activated_at IS NOT NULL AND s.activated_at < %(end)s
-            UNION
-            SELECT s.client_id FROM services_serviceusage u
-            JOIN services_service s ON s.id = u.service_id
-            -- charged when the usage period ends, by the clock of that day or (catching up)
-            -- a little later
-            WHERE u.period_end > %(start)s - 40 AND u.period_end <= %(end)s
-            EXCEPT
-            SELECT client_id FROM billing_closingdocument WHERE period_start = %(start)s
-            ORDER BY 1""", {"start": start, "end": end})
+        cursor.execute(f"{_CANDIDATES} ORDER BY 1",
+                       {"month_start": start, "month_end": end, "lo": clients[0],
+                        "hi": clients[1]})
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -243,6 +243,11 @@ class Charge(models.Model):
             models.UniqueConstraint(fields=["service", "period_start"],
                                     condition=Q(kind="daily"),
                                     name="one_daily_charge_per_service_day"),
+            # A period is renewed once, however it is paid (the clock's batch, an order of
+            # the cart, a card's autopay): the backstop of every renewal path.
+            models.UniqueConstraint(fields=["service", "period_start"],
+                                    condition=Q(kind="renewal"),
+                                    name="one_renewal_per_service_period"),
             models.UniqueConstraint(fields=["idempotency_key"],
                                     condition=Q(idempotency_key__isnull=False),
                                     name="one_charge_per_key"),
@@ -552,22 +557,6 @@ class DocumentTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.company or 'default'})"
-
-
-# The billing clock ----------------------------------------------------------------------------
-class BillingDay(models.Model):
-    """A day the billing clock has run (or is running), with what it did."""
-
-    day = models.DateField(unique=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    stats = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-day"]
-
-    def __str__(self) -> str:
-        return str(self.day)
 
 
 class PromisedPayment(models.Model):

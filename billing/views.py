@@ -14,7 +14,6 @@ from djmoney.money import Money
 
 from accounts.decorators import client_area
 from accounts.rights import Access, Area
-from billing.charging import PromiseRefused, promised_payment_take
 from billing.documents import (
     closing_html,
     closing_pdf,
@@ -26,6 +25,7 @@ from billing.documents import (
 from billing.forms import PromiseForm
 from billing.ledger import personal_account
 from billing.models import InvoiceStatus
+from billing.promises import PromiseRefused, promised_payment_take
 from billing.selectors import (
     closing_get,
     closing_list,

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -220,6 +221,7 @@ def order_pay_from_balance(*, order: Order, user: User | None, request=None,
         if under_way is not None:
             raise PaymentUnderWay(under_way)
     items = list(order.items.select_related("service__plan", "new_plan"))
+    _renewals_still_due(order, items)
     debits = _charged(items)
     credits = [i for i in items if i.net < 0]
     # What the order takes from the balance is its total: the charged items less the
@@ -248,6 +250,22 @@ def order_pay_from_balance(*, order: Order, user: User | None, request=None,
                details={"total": str(order.total),
                         "payment": paid_by.pk if paid_by is not None else None})
     return order
+
+
+def _renewals_still_due(order: Order, items: list[OrderItem]) -> None:
+    """A renewal pays the period that follows the service's expiry when it was priced; if
+    the expiry moved since (renewed another way: the clock, another order), paying it
+    would pay a period twice. (The client's account is locked: the expiry is current.)"""
+    for item in items:
+        if item.kind not in (ItemKind.RENEWAL, ItemKind.AUTO_RENEW):
+            continue
+        expires_on = Service.objects.values_list("expires_on", flat=True).get(
+            pk=item.service_id)
+        if expires_on is not None and item.period_start != expires_on:
+            raise CheckoutError(_("%(service)s was renewed meanwhile: it is paid until "
+                                  "%(date)s. This order would pay that period again; "
+                                  "cancel it.") % {"service": item.service.name,
+                                                   "date": expires_on})
 
 
 def order_lock(order: Order) -> Order:
@@ -380,6 +398,27 @@ def _apply(item: OrderItem, user: User | None, at: datetime | None = None) -> No
         service_actions.service_apply_configuration(
             service=service, values=values_from_json(item.addon_values), plan=item.new_plan,
             actor=user, now=at)
+
+
+def period_costs_record(costs: list[tuple[int, date, Fraction, Money]], *,
+                        at: datetime) -> None:
+    """What each of many paid periods costs (service id, period start, owed exactly,
+    charged), as paying an order records it for one (``_apply``), in one statement: the
+    billing clock's renewals from the balance."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO cart_periodcost (service_id, period_start, owed_numerator,
+                                         owed_denominator, charged, currency, updated_at)
+            SELECT c.*, %s FROM unnest(%s::bigint[], %s::date[], %s::numeric[],
+                                       %s::numeric[], %s::numeric[], %s::text[]) AS c
+            ON CONFLICT (service_id, period_start) DO UPDATE SET
+                owed_numerator = excluded.owed_numerator,
+                owed_denominator = excluded.owed_denominator,
+                charged = excluded.charged, currency = excluded.currency,
+                updated_at = excluded.updated_at""", [
+            at, [c[0] for c in costs], [c[1] for c in costs], [c[2].numerator for c in costs],
+            [c[2].denominator for c in costs], [c[3].amount for c in costs],
+            [str(c[3].currency) for c in costs]])
 
 
 @transaction.atomic

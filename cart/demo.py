@@ -1,43 +1,22 @@
-"""Demo promotions, a group discount, an agreement, a pending order, and the billing
-clock's past days. Idempotent."""
+"""Demo promotions, a group discount, an agreement and a pending order. Idempotent."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Client, ClientGroup
-from billing.models import BillingDay, GroupDiscount
+from billing.models import GroupDiscount
+from cart import operations
+from cart.checkout import order_create
 from cart.models import Agreement, Order, PromoCode
 from services.models import TariffPlan
 
 
 def seed() -> None:
     _seed_catalog_and_order()
-    _seed_clock()
-
-
-def _seed_clock() -> None:
-    """Run the billing clock over the days the demo services have lived, up to yesterday,
-    so the daily server already shows a charge a day; beat charges today's once `make run`
-    is up."""
-    if BillingDay.objects.exists():
-        return
-    from cart import clock
-    from services.models import Charging
-
-    first = (Client.objects.get(email="client@example.com").services
-             .filter(plan__charging=Charging.DAILY, activated_at__isnull=False)
-             .order_by("activated_at").values_list("activated_at", flat=True).first())
-    if first is None:
-        return
-    day = timezone.localdate(first)
-    while day < timezone.localdate():
-        clock.run_recorded_day(day)
-        day += timedelta(days=1)
 
 
 @transaction.atomic
@@ -62,9 +41,6 @@ def _seed_catalog_and_order() -> None:
     client = Client.objects.get(email="client@example.com")
     if Order.objects.filter(client=client).exists():
         return
-    from cart import operations
-    from cart.checkout import order_create
-
     owner = client.memberships.get(is_owner=True).user
     hosting = TariffPlan.objects.get(name="Web Start")
     operations.cart_add_new(client=client, today=timezone.localdate(), plan=hosting,

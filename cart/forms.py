@@ -19,6 +19,7 @@ from payments.processing import methods_for
 from services.models import AddonKind, TariffPlan
 from services.parameters import PARAMETER_FIELDS
 from services.periods import BillingPeriod
+from services.pricing import service_addon_values
 
 
 def addon_fields(plan: TariffPlan, current: dict | None = None) -> dict[str, forms.Field]:
@@ -81,8 +82,6 @@ class ChangeForm(forms.Form):
         choices = [(plan.pk, plan.name) for plan in plans]
         self.fields["plan"] = forms.ChoiceField(choices=choices, label="Tariff plan",
                                                 initial=service.plan_id)
-        from services.pricing import service_addon_values
-
         plan = self.chosen_plan(plans)
         self.fields.update(addon_fields(plan, service_addon_values(service)
                                         if plan.pk == service.plan_id else {}))

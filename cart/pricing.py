@@ -8,19 +8,27 @@ tax of the company and the payer. Every figure is rounded by core.money, once.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+from django.utils.translation import get_language
 from djmoney.money import Money
 
 from accounts.models import Client, Company
 from accounts.selectors import company_for_provider
 from billing.calculators import LineInput, daily_amount, document_totals, prorate
 from billing.invoicing import default_payer
-from billing.selectors import credit_source, group_discount_percent
-from billing.taxes import NO_TAX, TaxTreatment, tax_of, tax_treatment
+from billing.models import GroupDiscount
+from billing.selectors import (
+    best_discount_percent,
+    credit_source,
+    group_discounts,
+    group_discounts_by_client,
+)
+from billing.taxes import NO_TAX, TaxTreatment, client_treatments, tax_of, tax_treatment
 from cart.models import ItemKind, Order, OrderStatus, PeriodCost, PromoCode
 from core.money import money_sum, round_money, zero
 from services.models import (
@@ -176,18 +184,33 @@ def _renewal(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
         raise ItemError(f"{service.name} is {service.status_label.lower()} and cannot be "
                         "renewed.")
     period = spec.period or service.billing_period
-    start = service.expires_on or today
-    end = add_period(start, period, anchor_day=service.anchor_day or start.day)
+    start, end = renewal_period(service, period, today)
     lines = price_lines(plan, period, service_addon_values(service), include_setup=False,
                         renewal=True)
     recurring = _sum(lines, plan.currency)
-    return ItemQuote(spec, f"Renewal of {service.name}, {BillingPeriod(period).label}",
-                     lines, recurring, start, end,
+    return ItemQuote(spec, renewal_description(service, period), lines, recurring, start, end,
                      derivation={"tariff": plan.name, "period": period,
                                  "recurring_net": str(recurring.amount),
                                  "from": str(start), "to": str(end)},
                      cost_period_start=start, cost_owed=Fraction(recurring.amount),
                      cost_charged=recurring)
+
+
+def renewal_period(service: Service, period: str, today: date) -> tuple[date, date]:
+    """The period a renewal pays: from the expiry (today for a service that has none) for
+    one billing period, keeping the anchor day (services.periods)."""
+    start = service.expires_on or today
+    return start, add_period(start, period, anchor_day=service.anchor_day or start.day)
+
+
+def renewal_description(service: Service, period: str) -> str:
+    return f"Renewal of {service.name}, {_period_label(period, get_language())}"
+
+
+@functools.cache
+def _period_label(period: str, language: str | None) -> str:
+    """A period's name in a language (the clock names thousands of renewals a chunk)."""
+    return str(BillingPeriod(period).label)
 
 
 def _auto_renew(spec: ItemSpec, today: date, client: Client) -> ItemQuote:
@@ -310,10 +333,11 @@ def promo_problem(promo: PromoCode, client: Client, when) -> str:
     return ""
 
 
-def _apply_discounts(items: list[ItemQuote], client: Client, promo: PromoCode | None,
-                     currency: str, when) -> None:
+def _apply_discounts(items: list[ItemQuote], context: PricingContext,
+                     promo: PromoCode | None) -> None:
+    currency = context.currency
     for item in items:
-        percent = group_discount_percent(client, item.spec.tariff, when) \
+        percent = best_discount_percent(context.discounts, item.spec.tariff) \
             if item.discountable else Decimal(0)
         item.discount = round_money(item.base * percent / 100) if percent else zero(currency)
         if percent:
@@ -342,17 +366,57 @@ def _apply_discounts(items: list[ItemQuote], client: Client, promo: PromoCode | 
 
 
 # The quote -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PricingContext:
+    """What a client's prices depend on besides the operations: its currency, its
+    company's tax treatment of it, and its groups' discounts running at the instant."""
+
+    client: Client
+    currency: str
+    company: Company | None
+    treatment: TaxTreatment
+    discounts: list[GroupDiscount]
+
+
+def pricing_context(client: Client, when: datetime) -> PricingContext:
+    company = company_for_provider(client.provider)
+    treatment = tax_treatment(company, default_payer(client)) if company else NO_TAX
+    return PricingContext(client, client.provider.currency, company, treatment,
+                          group_discounts(client, when))
+
+
+def pricing_contexts(clients: list[Client], when: datetime) -> dict[int, PricingContext]:
+    """``pricing_context`` of many clients in a few queries (the clock's batches); their
+    providers are expected loaded."""
+    companies = {provider_id: company_for_provider(provider_id)
+                 for provider_id in {client.provider_id for client in clients}}
+    treatments: dict[int, TaxTreatment] = {}
+    for company in {c for c in companies.values() if c is not None}:
+        treatments |= client_treatments(company, [
+            client.pk for client in clients if companies[client.provider_id] == company])
+    discounts = group_discounts_by_client([client.pk for client in clients], when)
+    return {client.pk: PricingContext(
+        client, client.provider.currency, companies[client.provider_id],
+        treatments.get(client.pk, NO_TAX), discounts[client.pk]) for client in clients}
+
+
 def quote(*, client: Client, specs: list[ItemSpec], today: date, when: datetime,
           promo: PromoCode | None = None) -> Quote:
     """Price operations for the client: each priced, discounted, taxed, in one figure.
     ``today`` prices the periods, ``when`` is the instant discounts and promo codes are
     valid at: both from the caller (a view's now, the clock's day)."""
-    currency = client.provider.currency
-    company = company_for_provider(client.provider)
+    return quote_in(pricing_context(client, when), specs, today=today, when=when, promo=promo)
+
+
+def quote_in(context: PricingContext, specs: list[ItemSpec], *, today: date, when: datetime,
+             promo: PromoCode | None = None) -> Quote:
+    """``quote`` with the client's context given: the clock prices a batch of renewals
+    with contexts loaded at once, by this same function."""
+    client, currency, company = context.client, context.currency, context.company
     items = [item_quote(spec, today, client) for spec in specs]
     problem = promo_problem(promo, client, when) if promo is not None else ""
-    _apply_discounts(items, client, None if problem else promo, currency, when)
-    treatment = tax_treatment(company, default_payer(client)) if company else NO_TAX
+    _apply_discounts(items, context, None if problem else promo)
+    treatment = context.treatment
     credit_rates = {index: _credit_rate(item, treatment)
                     for index, item in enumerate(items) if item.net.amount < 0}
     nets, taxes = order_taxes([i.net for i in items], currency=currency, rate=treatment.rate,

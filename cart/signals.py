@@ -1,46 +1,23 @@
-"""Receivers of the cart: what a payment sets in motion after it committed (the order it
-paid is already complete, see ``cart.order_payments``), and catalog changes by staff
-that reprice or remove what clients have in their carts."""
+"""Receivers of the cart: catalog changes by staff that reprice or remove what clients have
+in their carts. (What a payment sets in motion for services is the billing clock's:
+``engine.signals``.)"""
 
 from __future__ import annotations
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from billing.charging import promised_payment_taken
 from cart.models import CartItem, ItemKind
-from payments.processing import payment_succeeded
+from cart.operations import _discard, cart_notify
 from services.models import Addon, AddonPrice, PlanPrice, TariffPlan
 
 
-@receiver(payment_succeeded)
-def resume_after_a_payment(sender, payment, **kwargs):
-    from django.utils import timezone
-
-    from cart.payments import resume_after_payment
-
-    resume_after_payment(payment.client, timezone.localdate())
-
-
-@receiver(promised_payment_taken)
-def resume_after_promise(sender, promise, **kwargs):
-    from django.utils import timezone
-
-    from cart.payments import resume_after_payment
-
-    resume_after_payment(promise.client, timezone.localdate())
-
-
 def _notify(items, message_for) -> None:
-    from cart.operations import cart_notify
-
     for item in items:
         cart_notify(item.cart, message_for(item))
 
 
 def _remove(items, why: str) -> None:
-    from cart.operations import _discard
-
     for item in list(items):
         _notify([item], lambda i: f"{i} was removed from your cart: {why}.")
         _discard(item, actor=None)

@@ -17,14 +17,21 @@ app.conf.beat_schedule = {
     # The billing clock: runs any day not run yet (once a day, and the missed ones after
     # downtime). Every minute, so a new day starts within a minute of midnight and the
     # demo shows it soon after `make run`; a tick with nothing to do costs one query.
+    # The tick plans and hands out; the workers run the day's chunks.
     "billing-tick": {
-        "task": "cart.tasks.billing_tick",
+        "task": "engine.tasks.billing_tick",
         "schedule": 60.0,
     },
     # A payment that covers a client's debt resumes what was stopped, within a minute
     # even when nothing signalled it (a manual credit by staff).
     "resume-paid-services": {
-        "task": "cart.tasks.resume_paid_services",
+        "task": "engine.tasks.resume_paid_services",
+        "schedule": 60.0,
+    },
+    # E-mails are sent by the workers in batches as they are written; any a lost message
+    # or a mail server that was down left unsent go out within a few minutes.
+    "send-pending-notifications": {
+        "task": "accounts.tasks.send_pending_notifications",
         "schedule": 60.0,
     },
     # A provisioning task can be lost with its message (a broker restart) or its worker;

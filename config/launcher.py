@@ -31,6 +31,7 @@ def main() -> int:
     import django
 
     django.setup()
+    # Read only now: they need the settings set up above.
     from django.conf import settings
     from django.core.management import call_command
 

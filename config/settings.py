@@ -17,6 +17,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "billing",
     "payments",
     "cart",
+    "engine",
     "support",
 ]
 
@@ -113,6 +115,7 @@ TEMPLATES = [
 
 # Database ---------------------------------------------------------------------------
 if EMBEDDED_DATABASE:
+    # Only the embedded default needs it (and its wheel); a server deployment never does.
     from config.embedded.postgres import EMBEDDED_DATABASE_NAME, PGDATA
 
     DATABASES = {
@@ -230,6 +233,18 @@ else:
     CELERY_BROKER_URL = env("CELERY_BROKER_URL")
     CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+# The billing clock's chunks have a queue of their own: a day never waits behind the
+# provisioning operations and mails it hands out. A worker started without -Q takes both;
+# a provider running a million services gives the clock workers of its own (-Q <clock>).
+CELERY_CLOCK_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.clock"
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_CLOCK_QUEUE))
+CELERY_TASK_ROUTES = {"engine.tasks.run_day_chunk": {"queue": CELERY_CLOCK_QUEUE}}
+# How long a worker may hold a chunk of the clock's day before the tick hands it to
+# another (a chunk takes seconds; a dead worker's is taken over after this).
+CLOCK_CHUNK_LEASE_SECONDS = env.int("CLOCK_CHUNK_LEASE_SECONDS", default=600)
+# The units of work of a chunk, for every step (0: each step's own, engine.steps); tests
+# and tuning set it.
+CLOCK_CHUNK_SIZE = env.int("CLOCK_CHUNK_SIZE", default=0)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

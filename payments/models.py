@@ -16,7 +16,7 @@ from djmoney.money import Money
 
 from accounts.models import Client, Company
 from billing.models import CreditNote, Invoice, Transaction, amount_field
-from core.money import AMOUNT_CEILING
+from core.money import AMOUNT_CEILING, round_money
 
 
 class Gateway(models.TextChoices):
@@ -59,8 +59,6 @@ class PaymentMethod(models.Model):
         return f"{self.name} ({self.currency})"
 
     def fee_for(self, amount: Money) -> Money:
-        from core.money import round_money
-
         return round_money(amount * (self.fee_percent / 100) + Money(self.fee_fixed,
                                                                      self.currency))
 

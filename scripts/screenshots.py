@@ -58,7 +58,7 @@ PAGES = [
         ("staff-payments", "/staff/payments/payment/"),
         ("staff-ledger", "/staff/billing/ledgeraccount/?kind__exact=client"),
         ("staff-invoices", "/staff/billing/invoice/"),
-        ("staff-billing-days", "/staff/billing/billingday/"),
+        ("staff-billing-days", "/staff/engine/billingday/"),
         ("staff-service-daily", "staff-service:test-box.dana.example"),
         ("staff-impersonating", "enter:client@example.com"),
     ]),

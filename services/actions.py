@@ -7,23 +7,32 @@ for the person who asked, and changes nothing.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.actionlog import log_action
 from accounts.models import User
-from services.lifecycle import IllegalTransition, OperationInProgress, service_request
+from services.lifecycle import (
+    STATUS_FOR_REASON,
+    IllegalTransition,
+    history_note,
+    service_transition,
+)
 from services.models import (
     RECONFIGURABLE_STATUSES,
     Charging,
     Operation,
     Service,
+    ServiceAddon,
     ServiceOperation,
     ServiceStatus,
     SuspendReason,
 )
 from services.modules import module_for
+from services.operations import OperationInProgress, operations_dispatch, service_request
+from services.parameters import clean_parameters, missing_parameters
 
 S = ServiceStatus
 
@@ -133,8 +142,6 @@ def service_delete_by_client(*, service: Service, actor: User, request=None) -> 
 @transaction.atomic
 def service_set_auto_renew(*, service: Service, enabled: bool, actor: User,
                            request=None) -> Service:
-    from services.lifecycle import history_note
-
     service = _locked(service)
     _require(service, ClientAction.AUTO_RENEW)
     if service.auto_renew != enabled:
@@ -162,8 +169,6 @@ def service_set_nameservers(*, service: Service, nameservers: list[str], actor: 
 
 # Staff and system actions --------------------------------------------------------------
 def _delete(service: Service, *, actor: User | None, reason: str, now=None):
-    from services.lifecycle import service_transition
-
     if service.status in (S.ORDERED, S.CONFIGURATION_REQUIRED, S.NOT_AVAILABLE):
         # Nothing was provisioned: no module work, the service is simply gone.
         return service_transition(service=service, to=S.DELETED, actor=actor, reason=reason,
@@ -195,8 +200,6 @@ def service_activate(*, service: Service, actor: User | None,
 def service_suspend(*, service: Service, reason_code: str, actor: User | None,
                     reason: str = "", now=None) -> ServiceOperation:
     """Suspend by administrator, for abuse, for non-payment or expiry."""
-    from services.lifecycle import STATUS_FOR_REASON
-
     service = _locked(service)
     target = STATUS_FOR_REASON[SuspendReason(reason_code)]
     if service.status == target and service.suspend_reason == reason_code:
@@ -225,9 +228,6 @@ def plan_has_capacity(plan) -> bool:
 def service_start_after_payment(*, service: Service, actor: User | None, now=None) -> Service:
     """A paid new service: activate it, or wait in Configuration required (quick order)
     until the client gives the parameters the module needs."""
-    from services.lifecycle import service_transition
-    from services.parameters import missing_parameters
-
     service = _locked(service)
     if service.plan.needs_configuration and missing_parameters(service):
         return service_transition(service=service, to=S.CONFIGURATION_REQUIRED, actor=actor,
@@ -241,8 +241,6 @@ def service_start_after_payment(*, service: Service, actor: User | None, now=Non
 def service_configure(*, service: Service, parameters: dict, actor: User,
                       request=None) -> ServiceOperation:
     """The client fills in a quick-ordered service's parameters; activation follows."""
-    from services.parameters import clean_parameters
-
     service = _locked(service)
     if service.status != S.CONFIGURATION_REQUIRED:
         raise ActionNotAllowed("This service needs no more parameters.")
@@ -261,8 +259,6 @@ def service_renew(*, service: Service, new_expires_on, actor: User | None,
     """Extend a paid period. The expiry moves now (the period is paid whatever the
     panel does); the module is told through a renewal operation, which also resumes a
     service stopped for non-payment or expiry."""
-    from services.lifecycle import history_note
-
     service = _locked(service)
     previous = service.expires_on
     service.expires_on = new_expires_on
@@ -271,24 +267,92 @@ def service_renew(*, service: Service, new_expires_on, actor: User | None,
     service.save(update_fields=["expires_on", "anchor_day"])
     history_note(service=service, actor=actor, reason=f"{reason}: now expires {new_expires_on}",
                  details={"from": str(previous), "to": str(new_expires_on)}, now=now)
-    target = _renewal_target(service)
+    target = renewal_target(service.status, service.suspend_reason)
     if target is not None:
         _request(service, operation=Operation.RENEWAL, target=target, actor=actor, reason=reason,
                  now=now)
     return service
 
 
-def _renewal_target(service: Service) -> str | None:
-    if service.status == S.ACTIVE:
+def renewal_target(status: str, suspend_reason: str) -> str | None:
+    """Where a renewal leaves a service: the module hears of it (a renewal operation) unless
+    the service is busy, not provisioned yet or stopped for abuse, when the expiry is
+    enough. Paying lifts a suspension for non-payment or expiry, not the client's own."""
+    if status == S.ACTIVE:
         return S.ACTIVE
-    if service.status == S.SUSPENDED:
-        # Paying lifts a suspension for non-payment or expiry, not the client's own.
-        if service.suspend_reason in (SuspendReason.NONPAYMENT, SuspendReason.EXPIRED):
+    if status == S.SUSPENDED:
+        if suspend_reason in (SuspendReason.NONPAYMENT, SuspendReason.EXPIRED):
             return S.ACTIVE
         return S.SUSPENDED
-    if service.status == S.SUSPENDED_BY_ADMIN:
+    if status == S.SUSPENDED_BY_ADMIN:
         return S.SUSPENDED_BY_ADMIN
-    return None  # busy, ordered or suspended for abuse: the expiry is enough
+    return None
+
+
+# The set-based renewal, as one statement: each service's expiry moved (the anchor day
+# kept), a history row saying so, and for those the module hears of (a target), the move
+# to In progress with its history row and its renewal operation (see service_renew).
+_RENEW_MANY = """
+WITH r AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(expiries)s::date[], %(targets)s::text[])
+        AS r (id, expires_on, target)),
+old AS MATERIALIZED (
+    SELECT s.id, s.status, s.operation, s.suspend_reason, s.plan_id,
+           s.expires_on AS previous, r.expires_on, r.target
+    FROM services_service s JOIN r ON r.id = s.id),
+moved AS (
+    UPDATE services_service s
+       SET expires_on = old.expires_on,
+           anchor_day = coalesce(s.anchor_day, extract(day FROM old.previous)::int),
+           status = CASE WHEN old.target IS NULL THEN s.status ELSE 'in_progress' END,
+           operation = CASE WHEN old.target IS NULL THEN s.operation ELSE 'renewal' END
+      FROM old WHERE s.id = old.id
+    RETURNING s.id),
+history AS (
+    -- Per service, the note and then the move (ids in that order, as service_renew's).
+    INSERT INTO services_servicehistory (service_id, created_at, actor_id, actor_label,
+                                         from_status, to_status, operation, reason, details)
+    SELECT id, %(now)s, NULL, 'system', from_status, to_status, operation, reason, details
+    FROM (
+        SELECT old.id, 1 AS place, old.status AS from_status, old.status AS to_status,
+               old.operation, %(reason)s || ': now expires ' || old.expires_on AS reason,
+               jsonb_build_object('from', old.previous::text,
+                                  'to', old.expires_on::text) AS details
+        FROM old JOIN moved USING (id)
+        UNION ALL
+        SELECT old.id, 2, old.status, 'in_progress', 'renewal', %(reason)s,
+               jsonb_build_object('target', old.target)
+        FROM old JOIN moved USING (id) WHERE old.target IS NOT NULL) rows
+    ORDER BY id, place),
+operations AS (
+    INSERT INTO services_serviceoperation (service_id, kind, status, target_status,
+                                           suspend_reason, previous_status,
+                                           previous_suspend_reason, params, attempts, error,
+                                           requested_by_id, created_at)
+    SELECT old.id, 'renewal', 'pending', old.target,
+           CASE WHEN old.target = old.status THEN old.suspend_reason ELSE '' END,
+           old.status, old.suspend_reason, '{}'::jsonb, 0, '', NULL, %(now)s
+    FROM old JOIN moved USING (id) WHERE old.target IS NOT NULL
+    RETURNING id, service_id)
+SELECT operations.id, old.plan_id FROM operations JOIN old ON old.id = operations.service_id"""
+
+
+def service_renew_many(*, expiries: dict[int, date], now, reason: str = "Renewed") -> None:
+    """``service_renew`` for many paid renewals at once (the billing clock's), set-based:
+    the services are locked and read, each one's target worked out by ``renewal_target``,
+    and the expiries, history rows and renewal operations written in one statement; the
+    operations go to the workers in batches after commit. The caller holds the services
+    locked since it read their expiries."""
+    ids = sorted(expiries)
+    rows = Service.objects.filter(pk__in=ids).order_by("pk").select_for_update().values_list(
+        "pk", "status", "suspend_reason")
+    targets = {pk: renewal_target(status, suspend_reason)
+               for pk, status, suspend_reason in rows}
+    with connection.cursor() as cursor:
+        cursor.execute(_RENEW_MANY, {
+            "ids": ids, "expiries": [expiries[pk] for pk in ids],
+            "targets": [targets.get(pk) for pk in ids], "now": now, "reason": reason})
+        operations_dispatch(cursor.fetchall())
 
 
 @transaction.atomic
@@ -296,9 +360,6 @@ def service_apply_configuration(*, service: Service, values: dict, plan=None,
                                 actor: User | None, now=None) -> Service:
     """New addon values (addon id -> AddonValue) and possibly a new plan, paid for;
     a running service gets a configuration-change operation."""
-    from services.lifecycle import history_note
-    from services.models import ServiceAddon
-
     service = _locked(service)
     if plan is not None and plan.pk != service.plan_id:
         old = service.plan.name
@@ -326,19 +387,3 @@ def service_apply_configuration(*, service: Service, values: dict, plan=None,
                      reason="Configuration changed: sent to the module when the current "
                             "operation ends", now=now)
     return service
-
-
-def service_send_due_configuration(*, service: Service, actor: User | None,
-                                   now=None) -> ServiceOperation | None:
-    """Send the configuration change that waited for the operation just ended, if the
-    service can still take it (a deleted service drops it)."""
-    due = service.configuration_due
-    if not due:
-        return None
-    Service.objects.filter(pk=service.pk).update(configuration_due=None)
-    service.configuration_due = None
-    if service.status not in RECONFIGURABLE_STATUSES:
-        return None
-    return _request(service, operation=Operation.RECONFIGURATION, target=service.status,
-                    actor=actor, reason="Configuration changed while the service was busy",
-                    params=due, now=now)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from accounts.models import Client, Provider
-from services.lifecycle import service_request, service_transition
+from services.lifecycle import service_transition
 from services.models import (
     Addon,
     AddonKind,
@@ -30,6 +30,7 @@ from services.models import (
     TariffPlan,
     UnitOfMeasure,
 )
+from services.operations import service_request
 from services.periods import BillingPeriod, add_period
 
 P = BillingPeriod

@@ -2,6 +2,7 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from services.models import ProductType, ServiceStatus
+from services.parameters import PARAMETER_FIELDS
 
 HOSTNAME = RegexValidator(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}\.?$",
@@ -38,8 +39,6 @@ class ParametersForm(forms.Form):
     """The parameters of a service's product type (host name, domain, ...)."""
 
     def __init__(self, *args, plan, **kwargs):
-        from services.parameters import PARAMETER_FIELDS
-
         super().__init__(*args, **kwargs)
         for field in PARAMETER_FIELDS.get(plan.product_type, []):
             self.fields[field.name] = forms.CharField(label=field.label, max_length=253,

@@ -3,8 +3,8 @@ that changes a service's status.
 
 ``service_transition`` checks the table, applies the change, and writes the history
 row in the same transaction. Changes that need the processing module go through
-``service_request`` (below), which moves the service to In progress with its
-operation and creates the operation that a Celery task then runs.
+``services.operations.service_request``, which moves the service to In progress with its
+operation and queues the operation; this module knows nothing of how operations run.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from services.models import (
     Operation,
     Service,
     ServiceHistory,
-    ServiceOperation,
     ServiceStatus,
     SuspendReason,
 )
@@ -161,47 +160,3 @@ def history_note(*, service: Service, actor: User | None, reason: str,
         actor_label=actor_label(actor), from_status=service.status, to_status=service.status,
         operation=service.operation, reason=reason, details=details or {},
     )
-
-
-class OperationInProgress(Exception):
-    """The service is busy with another operation."""
-
-
-@transaction.atomic
-def service_request(
-    *,
-    service: Service,
-    operation: str,
-    target: str,
-    actor: User | None,
-    reason: str = "",
-    suspend_reason: str = "",
-    params: dict | None = None,
-    now: datetime | None = None,
-) -> ServiceOperation:
-    """Send the service to In progress with ``operation`` and queue the module's work.
-
-    ``target`` is the status the service reaches when the operation is done.
-    """
-    from services.operations import operation_enqueue
-
-    locked = Service.objects.select_for_update().get(pk=service.pk)
-    if locked.status == S.IN_PROGRESS:
-        raise OperationInProgress(
-            f"Service #{locked.pk} is busy: {Operation(locked.operation).label}.")
-    if not is_allowed(S.IN_PROGRESS, target, operation):
-        raise IllegalTransition(locked, target, operation)
-    previous_status, previous_reason = locked.status, locked.suspend_reason
-    if not suspend_reason and target == previous_status:
-        suspend_reason = previous_reason  # e.g. reconfiguring a service stopped for debt
-    service_transition(service=locked, to=S.IN_PROGRESS, operation=operation, actor=actor,
-                       reason=reason, details={"target": target}, now=now)
-    record = ServiceOperation.objects.create(
-        service=locked, kind=operation, target_status=target, suspend_reason=suspend_reason,
-        previous_status=previous_status, previous_suspend_reason=previous_reason,
-        params=params or {}, requested_by=actor, created_at=now or timezone.now(),
-    )
-    operation_enqueue(record)
-    service.__dict__.update({f.attname: getattr(locked, f.attname)
-                             for f in Service._meta.concrete_fields})
-    return record

@@ -56,7 +56,7 @@ def test_the_daily_split_tax_and_closing_document_keep_the_minor_unit(shop):
     ServiceFactory(client=owner.client, plan=plan, billing_period="month",
                    status=ServiceStatus.ACTIVE,
                    activated_at=datetime(2027, 3, 31, 12, tzinfo=UTC))
-    from billing.charging import charge_daily_chunk
+    from billing.daily import charge_daily_chunk
 
     days = [date(2027, 4, d) for d in range(1, calendar.monthrange(2027, 4)[1] + 1)]
     for day in days:

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from djmoney.money import Money
 
-from billing.charging import day_amount
+from billing.daily import day_amount
 from billing.templatetags.billing_tags import renewal_price
 from cart.pricing import ItemSpec, quote
 from services.models import PlanPrice, ServiceStatus

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts.models import Client
 from billing.audit import audit
-from billing.models import BillingDay, Charge, ChargeKind, ClosingDocument, Transaction
+from billing.models import Charge, ChargeKind, ClosingDocument, Transaction
+from engine.models import BillingDay
 from payments.models import Payment, SandboxTransaction
 from services.models import Charging, Service
 

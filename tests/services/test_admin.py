@@ -140,13 +140,13 @@ def test_current_operations_mark_done_and_retry(client):
 
 
 def test_accounting_sees_the_clock_s_days_and_promised_payments_support_does_not(client):
-    from billing.models import BillingDay
+    from engine.models import BillingDay
 
     BillingDay.objects.create(day="2027-01-01", stats={"charged": 3, "amounts": {"USD": "3.00"}})
     client.force_login(_employee("Accounting"))
-    days = client.get("/staff/billing/billingday/").content.decode()
+    days = client.get("/staff/engine/billingday/").content.decode()
     assert "3.00 USD" in days
     assert client.get("/staff/billing/promisedpayment/").status_code == 200
 
     client.force_login(_employee("Technical support"))
-    assert client.get("/staff/billing/billingday/").status_code == 403
+    assert client.get("/staff/engine/billingday/").status_code == 403

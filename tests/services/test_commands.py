@@ -3,8 +3,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from services.lifecycle import service_request
 from services.models import Operation, ServiceOperation, ServiceStatus
+from services.operations import service_request
 from tests.factories.services import ServiceFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,6 @@ retries, cancellation, capacity."""
 import pytest
 
 from services import actions
-from services.lifecycle import service_request
 from services.models import (
     Operation,
     ServiceHistory,
@@ -18,6 +17,7 @@ from services.operations import (
     operation_mark_done,
     operation_retry,
     operation_run,
+    service_request,
 )
 from services.pricing import AddonValue
 from tests.factories.accounts import StaffFactory

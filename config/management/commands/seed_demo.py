@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from accounts import demo as accounts_demo
 from cart import demo as cart_demo
+from engine import demo as engine_demo
 from payments import demo as payments_demo
 from services import demo as services_demo
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         services_demo.seed()
         payments_demo.seed()
         cart_demo.seed()
+        engine_demo.seed()
         self.stdout.write(self.style.SUCCESS("Demo data is in place."))
         width = max(len(who) for who, _, _ in logins)
         for who, email, password in logins:

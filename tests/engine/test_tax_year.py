@@ -10,19 +10,20 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client as Browser
+from django.utils import timezone
 from djmoney.money import Money
 
 from billing.closing import closing_documents_issue
 from billing.ledger import personal_account, system_account
 from billing.models import AccountKind, Charge, ChargeKind, ClosingDocument, TaxRate
-from cart import clock
 from cart.checkout import order_for_services, order_pay_from_balance
 from cart.models import ItemKind
 from cart.pricing import ItemSpec
 from core.days import start_of
+from engine import clock
 from services.models import AddonKind, ServiceAddon, ServiceStatus
 from services.pricing import AddonValue
-from tests.clock.conftest import START, complete_operations
+from tests.engine.conftest import START, complete_operations
 from tests.factories.accounts import ClientUserFactory, PayerFactory
 from tests.factories.billing import top_up
 from tests.factories.services import AddonFactory, AddonPriceFactory, ServiceFactory, UsageFactory
@@ -120,18 +121,30 @@ def test_a_taxed_year_on_every_path(world, taxed_client):
     # (each charge rounds on its own: at most half a cent each way per charge)
     assert abs(expected_tax - taxable_net * RATE_PERCENT / 100) <= (len(daily_net) + 26) / 2
 
+    # Each renewal is paid from the balance on its lead day (three days before the period
+    # it renews; the first, already due, on the first day run): no invoice, the closing
+    # document of the month it was paid in lists it.
+    periods = [date(2027 + (m - 1) // 12, (m - 1) % 12 + 1, 1) for m in range(1, 14)]
+    renewed_on = [max(START, period - timedelta(days=3)) for period in periods]
+    assert [timezone.localdate(r.created_at) for r in renewals] == renewed_on
+    assert not renewals.filter(invoice__isnull=False).exists()
+
     documents = list(ClosingDocument.objects.filter(client=client).order_by("period_start"))
     assert [d.period_start for d in documents] == [date(2027, m, 1) for m in range(1, 13)]
     for document in documents:
-        # a month's days, and the overage of the month before, charged on its 1st
+        # a month's days, its renewals, and the overage of the month before, charged on
+        # its 1st
         month = [d for d in days_2027 if d.month == document.period_start.month]
+        renewed = [n for n, day in zip(renewal_nets, renewed_on, strict=True)
+                   if (day.year, day.month) == (2027, document.period_start.month)]
         overages = 0 if document.period_start.month == 1 else 1
-        net = sum(daily_net[d] for d in month) + overages * overage_net
-        tax = sum(daily_tax[d] for d in month) + overages * overage_tax
+        net = sum(daily_net[d] for d in month) + overages * overage_net + sum(renewed)
+        tax = (sum(daily_tax[d] for d in month) + overages * overage_tax
+               + sum(_cents_tax(n) for n in renewed))
         assert (_cents(document.subtotal), _cents(document.tax_total),
                 _cents(document.total)) == (net, tax, net + tax), document.number
-        assert sorted(line.kind for line in document.lines.all()) == (
-            ["daily", "overage"] if overages else ["daily"])
+        assert sorted({line.kind for line in document.lines.all()}) == sorted(
+            ["daily", "renewal", *(["overage"] if overages else [])])
     assert documents[0].number == "CLK-CD-2027-00001"
     assert documents[-1].number == "CLK-CD-2028-00001"  # issued on 1 January 2028
     assert personal_account(client).balance > 0

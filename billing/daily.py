@@ -1,23 +1,19 @@
-"""The billing clock's money jobs: functions of an explicit day, never of the wall clock.
+"""Daily charging: one day of the daily-charged services of a range of clients, set-based.
 
-* ``charge_daily_chunk(as_of, lo, hi)``: one day of every daily-charged service of the
-  clients with ids in [lo, hi], set-based: the due services and their day amounts and
-  tax are computed in one query, paid in order of service id while each client's balance
-  plus credit limit covers them, and written as one ledger transaction (a charge per
-  service, one debit entry per client, one revenue and one tax entry per company and
-  currency). A daily
-  charge is unique by (service, day) in the database, so a chunk that runs twice, or two
-  workers on the same chunk, charge each service once. Services that cannot be paid are
-  returned, for suspension.
-* ``chunks(as_of)`` splits the clients with due services into ranges of about the same
-  number of services; any number of workers may take them.
-* ``charge_overages``, ``suspend_unpaid``, ``suspend_expired``, ``delete_overdue``,
-  ``resume_paid``, ``collect_promised``: the rest of the day, per service, through the
-  state machine.
+``charge_daily_chunk(as_of, lo, hi)`` charges one day of every due daily service of the
+clients with ids in [lo, hi]: the due services and their day amounts and tax are computed
+in one query, paid in order of service id while each client's balance plus credit limit
+covers them, and written as one ledger transaction (a charge per service, one debit entry
+per client, one revenue and one tax entry per company and currency). A daily charge is
+unique by (service, day) in the database, so a chunk that runs twice, or two workers on
+the same chunk, charge each service once. Services that cannot be paid are returned, for
+the billing clock (``engine``) to suspend; ``DUE_PER_CLIENT`` is how many services each
+client has due, from which the clock cuts its chunks.
 
 The day amount follows ``billing.calculators.daily_amount`` (a per-day price as it is; a
 per-month price spread over the calendar month with the remainder on its last days); the
-SQL below computes the same figure and a test holds the two together.
+SQL below computes the same figure and a test holds the two together. ``day_amount`` is
+the same figure for one service, in Python.
 """
 
 from __future__ import annotations
@@ -31,39 +27,24 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import CharField, Exists, OuterRef, Q, Value
-from django.db.models.functions import Cast, Concat
-from django.dispatch import Signal
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from djmoney.money import Money
 
 from accounts.models import Client, Company
-from accounts.notifications import notify
 from accounts.selectors import company_for_provider
 from billing.calculators import daily_amount
-from billing.charges import ChargeSpec, charges_post
-from billing.corrections import transaction_reverse
 from billing.invoicing import default_payer
-from billing.ledger import Leg, account_credit, personal_account, system_account
-from billing.models import (
-    AccountKind,
-    Charge,
-    ChargeKind,
-    LedgerAccount,
-    PromisedPayment,
-    TransactionKind,
-)
-from billing.selectors import group_discount_percent, promised_payment_offer
+from billing.ledger import system_account
+from billing.models import AccountKind, LedgerAccount
+from billing.selectors import group_discount_percent
 from billing.taxes import NO_TAX, client_treatments, tax_of, tax_treatment
 from core.days import start_of
-from core.money import format_money, minor_unit_places, money_sum, round_money
-from services import actions as service_actions
-from services.models import Charging, Service, ServiceStatus, ServiceUsage, SuspendReason
+from core.money import minor_unit_places, money_sum, round_money
+from services.models import Charging, Service
 from services.pricing import PriceNotAvailable, price_lines, service_addon_values
 
 logger = logging.getLogger(__name__)
-S = ServiceStatus
-
 # Which daily services are charged: running ones, busy ones that ran before, and ones the
 # client suspended (their resources stay reserved). Not: ordered, stopped for debt, by
 # staff or for abuse, deleted.
@@ -72,36 +53,18 @@ CHARGED = """(s.status = 'active'
     OR (s.status = 'suspended' AND s.suspend_reason = 'client'))"""
 
 
-def _day_bounds(as_of: date) -> datetime:
+# How many daily services each client has due on %(day)s (its day ends at %(day_end)s):
+# the billing clock cuts its chunks from this.
+DUE_PER_CLIENT = f"""
+    SELECT s.client_id, count(*) AS n FROM services_service s
+    JOIN services_tariffplan p ON p.id = s.plan_id AND p.charging = 'daily'
+    WHERE {CHARGED} AND s.activated_at < %(day_end)s
+    GROUP BY s.client_id"""
+
+
+def day_bounds(as_of: date) -> datetime:
+    """The end of the day: a service activated before it is charged for the day."""
     return timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
-
-
-# Chunks ---------------------------------------------------------------------------------
-# Services per chunk: small enough that a chunk's transaction holds its clients' accounts
-# for a fraction of a second and that two workers share a run evenly, large enough that
-# the statement's fixed cost is nothing (docs/benchmarks.md has the figures).
-CHUNK_SIZE = 10_000
-
-
-def chunks(as_of: date, *, size: int = CHUNK_SIZE) -> list[tuple[int, int]]:
-    """Client id ranges holding about ``size`` due services each (a client is never split)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            WITH per_client AS (
-                SELECT s.client_id, count(*) AS n FROM services_service s
-                JOIN services_tariffplan p ON p.id = s.plan_id AND p.charging = 'daily'
-                WHERE {CHARGED} AND s.activated_at < %(day_end)s
-                GROUP BY s.client_id),
-            running AS (
-                -- Each client's first service's place in the day's list (sum() of bigint
-                -- is numeric: back to bigint for the integer division below).
-                SELECT client_id,
-                       (sum(n) OVER (ORDER BY client_id))::bigint - n AS start
-                FROM per_client)
-            SELECT min(client_id), max(client_id) FROM running
-            GROUP BY start / %(size)s ORDER BY 1""",
-                       {"day_end": _day_bounds(as_of), "size": size})
-        return [(lo, hi) for lo, hi in cursor.fetchall()]
 
 
 @dataclass
@@ -322,7 +285,7 @@ def _charge_chunk_currency(as_of: date, lo: int, hi: int, currency: str,
     taxes = [_tax_account(company, currency).pk for company in companies]
     tax_clients, tax_rates = _chunk_tax_rates(lo, hi, currency)
     params = {"lo": lo, "hi": hi, "day": as_of, "next_day": as_of + timedelta(days=1),
-              "day_end": _day_bounds(as_of), "currency": currency,
+              "day_end": day_bounds(as_of), "currency": currency,
               "places": minor_unit_places(currency), "scale": 10 ** minor_unit_places(currency),
               "days": calendar.monthrange(as_of.year, as_of.month)[1],
               "day_index": as_of.day, "now": start_of(as_of),
@@ -366,9 +329,9 @@ def _tax_account(company_id: int | None, currency: str) -> LedgerAccount:
 def _chunk_tax_rates(lo: int, hi: int, currency: str) -> tuple[list[int], list[Decimal]]:
     """The tax rate of every client of the chunk that has daily services and is taxed,
     by the one rule (billing.taxes), for the statement to read: a query per company."""
-    clients = (Client.objects.filter(pk__range=(lo, hi), provider__currency=currency,
-                                     services__plan__charging=Charging.DAILY)
-               .values_list("pk", "provider_id").distinct())
+    daily = Service.objects.filter(client=OuterRef("pk"), plan__charging=Charging.DAILY)
+    clients = Client.objects.filter(pk__range=(lo, hi), provider__currency=currency).filter(
+        Exists(daily)).values_list("pk", "provider_id")
     by_provider: dict[int, list[int]] = {}
     for client_id, provider_id in clients:
         by_provider.setdefault(provider_id, []).append(client_id)
@@ -382,72 +345,6 @@ def _chunk_tax_rates(lo: int, hi: int, currency: str) -> tuple[list[int], list[D
                 ids.append(client_id)
                 rates.append(treatment.rate)
     return ids, rates
-
-
-# The rest of the day, per service ----------------------------------------------------------
-def _notify_suspended(service: Service, reason: str, as_of: date) -> None:
-    delete_on = as_of + timedelta(days=service.plan.grace_days)
-    notify(client=service.client, event="suspended", key=f"suspended:{service.pk}:{as_of}",
-           context={"service": service, "reason": reason, "delete_on": delete_on})
-
-
-def _held(service: Service, as_of: date, protected: set[int]) -> bool:
-    return service.pk in protected or (service.suspension_hold_until is not None
-                                       and service.suspension_hold_until >= as_of)
-
-
-def _suspend_for_money(services, as_of: date, protected: set[int], *, reason_code: str,
-                       reason, notice: str) -> list[int]:
-    """Stop each running service for debt or expiry (not one held, not one whose payment
-    is in flight) and start its grace period."""
-    stopped = []
-    for service in services:
-        if _held(service, as_of, protected) or service.status != S.ACTIVE:
-            continue
-        with transaction.atomic():
-            service_actions.service_suspend(service=service, actor=None, now=start_of(as_of),
-                                            reason_code=reason_code, reason=reason(service))
-            Service.objects.filter(pk=service.pk).update(unpaid_since=as_of)
-            _notify_suspended(service, notice, as_of)
-        stopped.append(service.pk)
-    return stopped
-
-
-def suspend_unpaid(service_ids: list[int], as_of: date, *, protected: set[int] = frozenset()
-                   ) -> list[int]:
-    """Stop daily services that could not be paid today ("Stopped DATE")."""
-    return _suspend_for_money(
-        Service.objects.filter(pk__in=service_ids).select_related("plan", "client"), as_of,
-        protected, reason_code=SuspendReason.NONPAYMENT,
-        reason=lambda service: f"Not paid on {as_of}", notice="for non-payment")
-
-
-def suspend_expired(as_of: date, *, protected: set[int] = frozenset()) -> list[int]:
-    """Stop period services whose paid period ended and that were not renewed."""
-    return _suspend_for_money(
-        Service.objects.filter(status=S.ACTIVE, plan__charging=Charging.PERIOD,
-                               expires_on__lte=as_of).select_related("plan", "client"),
-        as_of, protected, reason_code=SuspendReason.EXPIRED,
-        reason=lambda service: f"Expired on {service.expires_on}",
-        notice="because it expired")
-
-
-def delete_overdue(as_of: date) -> list[int]:
-    """Delete services stopped for debt or expiry longer than their plan's grace period."""
-    deleted = []
-    stopped = Service.objects.filter(
-        status=S.SUSPENDED, suspend_reason__in=[SuspendReason.NONPAYMENT, SuspendReason.EXPIRED],
-        unpaid_since__isnull=False).select_related("plan", "client")
-    for service in stopped:
-        if service.unpaid_since + timedelta(days=service.plan.grace_days) > as_of:
-            continue
-        with transaction.atomic():
-            service_actions.service_delete(service=service, actor=None, now=start_of(as_of),
-                                           reason=f"Unpaid since {service.unpaid_since}")
-            notify(client=service.client, event="deleted", key=f"deleted:{service.pk}",
-                   context={"service": service})
-        deleted.append(service.pk)
-    return deleted
 
 
 def day_amount(service: Service, as_of: date) -> Money | None:
@@ -466,135 +363,3 @@ def day_amount(service: Service, as_of: date) -> Money | None:
     company = company_for_provider(service.client.provider)
     treatment = tax_treatment(company, default_payer(service.client)) if company else NO_TAX
     return net + tax_of(net, treatment.rate)
-
-
-def resume_paid(client: Client, as_of: date) -> list[int]:
-    """Resume, in order, the client's daily services stopped for debt, as long as the
-    balance (with the credit limit) pays a day of each. Staff and abuse suspensions are
-    never lifted here. (It runs when money arrives, in the present: its moments are now.)"""
-    resumed = []
-    available = personal_account(client).available
-    stopped = Service.objects.filter(client=client, status=S.SUSPENDED,
-                                     suspend_reason=SuspendReason.NONPAYMENT,
-                                     plan__charging=Charging.DAILY).order_by("pk")
-    for service in stopped.select_related("plan"):
-        amount = day_amount(service, as_of)
-        if amount is None or available < amount:
-            break
-        with transaction.atomic():
-            service_actions.service_resume(service=service, actor=None,
-                                           reason="Paid: the balance covers it again")
-            Service.objects.filter(pk=service.pk).update(unpaid_since=None)
-        available -= amount
-        resumed.append(service.pk)
-    return resumed
-
-
-def clients_to_resume():
-    """Clients with daily services stopped for debt whose balance is not negative any
-    more (the beat job looks at these every minute)."""
-    return Client.objects.filter(
-        services__status=S.SUSPENDED, services__suspend_reason=SuspendReason.NONPAYMENT,
-        services__plan__charging=Charging.DAILY,
-    ).filter(Q(personal_account__balance__gt=0)
-             | Q(personal_account__credit_limit__gt=0)).distinct()
-
-
-def charge_overages(as_of: date) -> int:
-    """Charge metered usage above the included amount of every period that has ended."""
-    count = 0
-    charged = Charge.objects.filter(
-        idempotency_key=Concat(Value("overage:"), Cast(OuterRef("pk"), CharField())))
-    usage = (ServiceUsage.objects.filter(period_end__lte=as_of).exclude(Exists(charged))
-             .select_related("addon", "service__client__provider", "service__plan"))
-    for record in usage:
-        over = record.quantity - record.addon.included
-        if over <= 0 or record.addon.overage_price is None:
-            continue
-        net = round_money(record.addon.overage_price * over)
-        if not net.amount:
-            continue
-        service = record.service
-        key = f"overage:{record.pk}"
-        company = company_for_provider(service.client.provider)
-        treatment = tax_treatment(company, default_payer(service.client)) if company \
-            else NO_TAX
-        tax = tax_of(net, treatment.rate)
-        currency = str(net.currency)
-        _, created = charges_post(
-            client=service.client, idempotency_key=key, allow_overdraft=True,
-            at=start_of(as_of),
-            description=f"Overage of {record.addon.name} for {service.name}",
-            charges=[ChargeSpec(ChargeKind.OVERAGE, f"{record.addon.name} over the included "
-                                f"{record.addon.included.normalize():f}: {service.name}",
-                                net + tax, idempotency_key=key, service=service,
-                                tax=tax, tax_rate=treatment.rate,
-                                period_start=record.period_start, period_end=record.period_end,
-                                derivation={"used": str(record.quantity),
-                                            "included": str(record.addon.included),
-                                            "unit_price": str(record.addon.overage_price.amount),
-                                            "net": str(net.amount), "tax_rate": str(
-                                                treatment.rate), "tax": str(tax.amount)})],
-            counter=[Leg(system_account(AccountKind.REVENUE, currency, company=company), net),
-                     Leg(system_account(AccountKind.TAX_PAYABLE, currency, company=company),
-                         tax)])
-        count += int(created)
-    return count
-
-
-# Promised payments ------------------------------------------------------------------------------
-# Sent (after commit) when a client takes a promised payment: the clock's layer listens
-# and resumes what the new balance pays for, as after a payment.
-promised_payment_taken = Signal()
-
-
-class PromiseRefused(Exception):
-    """The promised payment cannot be given; the message says why."""
-
-
-@transaction.atomic
-def promised_payment_take(*, client: Client, amount: Money, as_of: date, user=None,
-                          request=None) -> PromisedPayment:
-    """Credit the client now; take it back on the due day (``collect_promised``)."""
-    from accounts.actionlog import log_action
-
-    # One at a time per client: a double click waits here, then finds the first running.
-    Client.objects.select_for_update().filter(pk=client.pk).first()
-    offer = promised_payment_offer(client, as_of)
-    if offer.refusal:
-        raise PromiseRefused(offer.refusal)
-    if str(amount.currency) != str(offer.maximum.currency):
-        raise PromiseRefused(f"A promised payment is in {offer.maximum.currency}.")
-    if amount.amount <= 0 or amount > offer.maximum:
-        raise PromiseRefused(f"A promised payment is at most {format_money(offer.maximum)}.")
-    if amount.amount != round_money(amount).amount:
-        raise PromiseRefused(f"{amount.currency} amounts have at most "
-                             f"{minor_unit_places(str(amount.currency))} decimal places.")
-    key = f"promised:{client.pk}:{uuid.uuid4().hex}"
-    due_on = as_of + timedelta(days=offer.days)
-    record, _ = account_credit(
-        client=client, amount=amount, kind=TransactionKind.PROMISED, idempotency_key=key,
-        counter=system_account(AccountKind.PROMISED, str(amount.currency)),
-        description=f"Promised payment until {due_on}", actor=user)
-    promise = PromisedPayment.objects.create(
-        client=client, amount=amount.amount, currency=str(amount.currency), created_by=user,
-        due_on=due_on, credit_transaction=record)
-    log_action(actor=user, action="promised_payment.taken", obj=promise, client=client,
-               request=request, details={"amount": str(amount.amount)})
-    transaction.on_commit(lambda: promised_payment_taken.send(sender=PromisedPayment,
-                                                              promise=promise))
-    return promise
-
-
-def collect_promised(as_of: date) -> int:
-    """Take back the promised payments that are due."""
-    count = 0
-    for promise in PromisedPayment.objects.filter(due_on__lte=as_of,
-                                                  repaid_transaction__isnull=True):
-        with transaction.atomic():
-            record, _ = transaction_reverse(original=promise.credit_transaction,
-                                            reason="The promised payment is due",
-                                            at=start_of(as_of))
-            PromisedPayment.objects.filter(pk=promise.pk).update(repaid_transaction=record)
-        count += 1
-    return count

@@ -13,10 +13,11 @@ from djmoney.money import Money
 from accounts.models import Notification
 from billing.ledger import personal_account
 from billing.models import Charge, ChargeKind
-from cart import clock
+from core.days import start_of
+from engine import clock
 from payments.models import Payment, PaymentStatus, SavedPaymentMethod
 from services.models import Service, ServiceStatus, SuspendReason
-from tests.clock.conftest import START, complete_operations
+from tests.engine.conftest import START, complete_operations
 from tests.factories.billing import top_up
 from tests.factories.payments import PaymentMethodFactory
 from tests.factories.services import ServiceFactory
@@ -85,10 +86,10 @@ def test_a_year_of_daily_and_period_services(world, django_capture_on_commit_cal
     def each_day(day):
         if day == START + timedelta(days=15):
             with django_capture_on_commit_callbacks(execute=True):
-                from billing.charging import resume_paid
+                from engine.resume import resume_paid
 
                 top_up(f, "20.00")
-                resume_paid(f, day)
+                resume_paid(f, day, now=start_of(day))
 
     with django_capture_on_commit_callbacks(execute=True):
         _run(365, each_day)
@@ -188,7 +189,7 @@ def test_staff_hold_and_payments_in_flight_keep_services_running(world):
 
 
 def test_a_payment_never_lifts_a_staff_or_abuse_suspension(world):
-    from billing.charging import resume_paid
+    from engine.resume import resume_paid
 
     client = world["client"]()
     by_staff = _active(client, world["per_day"], "day")
@@ -199,7 +200,7 @@ def test_a_payment_never_lifts_a_staff_or_abuse_suspension(world):
                                                 suspend_reason=SuspendReason.NONPAYMENT)
     top_up(client, "50.00")
 
-    resumed = resume_paid(client, START)
+    resumed = resume_paid(client, START, now=start_of(START))
 
     assert resumed == [unpaid.pk]
     by_staff.refresh_from_db()
@@ -208,8 +209,8 @@ def test_a_payment_never_lifts_a_staff_or_abuse_suspension(world):
 
 
 def test_a_promised_payment_keeps_services_running_and_is_taken_back(world):
-    from billing.charging import promised_payment_take
     from billing.models import PromisedPayment
+    from billing.promises import promised_payment_take
 
     provider = world["provider"]
     provider.promised_payment_max = Decimal("5.00")
@@ -237,7 +238,7 @@ def test_a_promised_payment_keeps_services_running_and_is_taken_back(world):
     ],
 )
 def test_promised_payment_limits(world, setup, message):
-    from billing.charging import PromiseRefused, promised_payment_take
+    from billing.promises import PromiseRefused, promised_payment_take
 
     for key, value in setup.items():
         setattr(world["provider"], key, value)

@@ -3,6 +3,8 @@ from datetime import date
 import pytest
 from djmoney.money import Money
 
+from accounts.models import Notification
+from accounts.notifications import notifications_send
 from billing.audit import audit
 from services.models import ServiceOperation
 from services.operations import operation_run
@@ -32,9 +34,12 @@ def world(db):
 
 
 def complete_operations() -> None:
-    """What the workers do between two days: run the provisioning operations."""
+    """What the workers do between two days: run the provisioning operations and send
+    the mails the day wrote."""
     for pk in ServiceOperation.objects.filter(status="pending").values_list("pk", flat=True):
         operation_run(pk)
+    notifications_send(list(Notification.objects.filter(sent_at__isnull=True)
+                            .values_list("pk", flat=True)))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing.calculators import daily_amount
-from billing.charging import charge_daily_chunk, day_amount
+from billing.daily import charge_daily_chunk, day_amount
 from billing.models import Charge, TaxRate
 from core.days import start_of
 from services.models import AddonKind, PlanPrice, ServiceAddon, ServiceStatus

@@ -7,12 +7,18 @@ from itertools import pairwise
 import pytest
 
 from accounts.models import Client
-from billing.charging import chunks
+from billing.daily import DUE_PER_CLIENT
+from engine.chunks import client_ranges
+from engine.steps import plan_params
 from services.models import Service, ServiceStatus
-from tests.clock.conftest import START
+from tests.engine.conftest import START
 from tests.factories.services import DailyPlanFactory
 
 ACTIVATED = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def chunks(day, *, size):
+    return client_ranges(DUE_PER_CLIENT, plan_params(day), size=size)
 
 
 @pytest.mark.parametrize(("services_per_client", "size", "expected_chunks"), [
