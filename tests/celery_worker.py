@@ -30,6 +30,9 @@ def worker_environment() -> dict[str, str]:
         parts = urlsplit(os.environ["DATABASE_URL"])
         environment["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
     environment["SECRET_KEY"] = settings.SECRET_KEY
+    # The test process sends mail to Django's outbox; a worker has none, and production's
+    # SMTP default has no server behind it here: its mail goes to its log instead.
+    environment.setdefault("EMAIL_URL", "consolemail://")
     return environment
 
 
