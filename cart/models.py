@@ -165,7 +165,9 @@ class PeriodCost(models.Model):
     from (billing.calculators.prorate). One per service and period, written when an order
     that pays the period, or changes it, is paid."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="period_costs")
+    # Indexed by the unique (service, period_start) below.
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="period_costs",
+                                db_index=False)
     period_start = models.DateField()
     owed_numerator = models.DecimalField(max_digits=40, decimal_places=0)
     owed_denominator = models.DecimalField(max_digits=40, decimal_places=0)

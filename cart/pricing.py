@@ -203,8 +203,11 @@ def renewal_period(service: Service, period: str, today: date) -> tuple[date, da
     return start, add_period(start, period, anchor_day=service.anchor_day or start.day)
 
 
-def renewal_description(service: Service, period: str) -> str:
-    return f"Renewal of {service.name}, {_period_label(period, get_language())}"
+def renewal_description(service: Service, period: str, *, language: str | None = None
+                        ) -> str:
+    """What a renewal is called on charges and documents; ``language`` is the active one
+    unless given (the clock names thousands of renewals and looks it up once)."""
+    return f"Renewal of {service.name}, {_period_label(period, language or get_language())}"
 
 
 @functools.cache

@@ -40,6 +40,7 @@ from fractions import Fraction
 
 from django.db import connection, transaction
 from django.db.models import Prefetch
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
@@ -67,7 +68,7 @@ from cart.pricing import (
     renewal_period,
 )
 from core.days import start_of
-from core.money import format_money, money_sum
+from core.money import format_money
 from payments.models import OPEN_STATUSES, PaymentPurpose, SavedPaymentMethod
 from services.actions import service_renew_many
 from services.models import (
@@ -310,12 +311,14 @@ def _write(paid: list[_Renewal], accounts: dict[int, int], as_of: date,
     by_currency: dict[str, list[_Renewal]] = defaultdict(list)
     for renewal in paid:
         by_currency[str(renewal.figures.gross.currency)].append(renewal)
+    language = get_language()
     for currency, renewals in by_currency.items():
         charges_post_batch(
             charges=[ClientCharge(r.service.client_id, accounts[r.service.client_id],
                                   ChargeSpec(ChargeKind.RENEWAL,
                                              renewal_description(r.service,
-                                                                 r.service.billing_period),
+                                                                 r.service.billing_period,
+                                                                 language=language),
                                              r.figures.gross,
                                              idempotency_key=f"renewal:{r.service.pk}:"
                                                              f"{r.start}",
@@ -352,13 +355,15 @@ def _counter_legs(renewals: list[_Renewal], currency: str) -> list[Leg]:
         by_company[r.company].append(r.figures)
     legs = []
     for company, items in by_company.items():
+        # Decimals summed, then made Money once: thousands of Money additions are slow.
+        # Every figure is in ``currency`` (the renewals were grouped by it).
         legs += [
             Leg(system_account(AccountKind.REVENUE, currency, company=company),
-                money_sum((f.base for f in items), currency)),
+                Money(sum(f.base.amount for f in items), currency)),
             Leg(system_account(AccountKind.DISCOUNTS, currency, company=company),
-                -money_sum((f.discount for f in items), currency)),
+                -Money(sum(f.discount.amount for f in items), currency)),
             Leg(system_account(AccountKind.TAX_PAYABLE, currency, company=company),
-                money_sum((f.tax for f in items), currency))]
+                Money(sum(f.tax.amount for f in items), currency))]
     return legs
 
 
