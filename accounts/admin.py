@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
+from accounts.admin_base import ReadOnlyStaffAdmin, ReauthenticatedWritesAdmin, StaffModelAdmin
 from accounts.impersonation import can_impersonate, impersonation_start
 from accounts.models import (
     ActionLog,
@@ -27,7 +27,9 @@ admin.site.unregister(Group)
 
 
 @admin.register(User)
-class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
+class UserAdmin(ReauthenticatedWritesAdmin, DjangoUserAdmin):
+    """Users, staff and their rights: every change needs a fresh re-authentication."""
+
     ordering = ["email"]
     list_display = ["email", "name", "is_staff", "is_superuser", "is_active", "client_link",
                     "last_login"]
@@ -58,6 +60,10 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("client_membership__client")
 
+    def user_change_password(self, request, id, form_url=""):
+        self._guard(request)
+        return super().user_change_password(request, id, form_url)
+
     @admin.display(description="client")
     def client_link(self, obj):
         membership = getattr(obj, "client_membership", None)
@@ -68,7 +74,7 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(StaffModelAdmin):
+class DepartmentAdmin(ReauthenticatedWritesAdmin):
     """Departments are the staff's permission sets, so only administrators edit them."""
 
     list_display = ["name", "employee_count"]
@@ -158,10 +164,10 @@ class ClientAdmin(StaffModelAdmin):
         ]
 
     def enter_view(self, request, pk: int):
-        if request.method != "POST":
-            return redirect("admin:accounts_client_change", pk)
         if not can_impersonate(request.user):
             raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:accounts_client_change", pk)
         client = get_object_or_404(Client, pk=pk)
         impersonation_start(request=request, client=client)
         messages.info(request, f"You are in the client area of {client}.")

@@ -1,7 +1,9 @@
 """'Enter as client': a member of staff opens the client area as a chosen client.
 
-The staff member stays signed in as themselves; the session remembers which client
-they entered, for a limited time. Every start and stop is in the action log, and
+The staff member stays signed in as themselves, with their own department's rights
+(``accounts.rights.staff_access``), after confirming who they are again
+(``accounts.reauth``); the session remembers which client they entered, for a limited
+time. Every start and stop is in the action log, and
 every action taken meanwhile is logged with the staff member as actor and impersonator.
 """
 
@@ -15,6 +17,8 @@ from django.utils import timezone
 
 from accounts.actionlog import log_action
 from accounts.models import Client
+from accounts.reauth import require_reauthentication
+from accounts.rights import staff_departments_label
 
 SESSION_KEY = "impersonation"
 PERMISSION = "accounts.impersonate_client"
@@ -29,6 +33,7 @@ def impersonation_start(*, request, client: Client) -> None:
     staff = request.user
     if not can_impersonate(staff):
         raise PermissionDenied("You may not enter the client area as a client.")
+    require_reauthentication(request)
     previous = request.session.get(SESSION_KEY)
     if previous and previous.get("client_id") != client.pk:
         impersonation_stop(request=request)
@@ -36,7 +41,8 @@ def impersonation_start(*, request, client: Client) -> None:
         "client_id": client.pk,
         "started_at": timezone.now().isoformat(),
     }
-    log_action(actor=staff, action="impersonation.started", obj=client, request=request)
+    log_action(actor=staff, action="impersonation.started", obj=client, request=request,
+               details={"rights": staff_departments_label(staff)})
 
 
 def impersonation_stop(*, request) -> int | None:

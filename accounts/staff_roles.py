@@ -40,6 +40,12 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("accounts.clientgroup", VIEW),
         *_model_perms("services.tariffplan", VIEW),
         *_model_perms("services.service", VIEW),
+        # A service's billing facts change only through these actions (services.billing_facts).
+        "services.transfer_service",
+        "services.extend_service_free",
+        "services.renew_service_paid",
+        "services.hold_service_suspension",
+        "services.set_service_auto_renew",
         *_model_perms("billing.ledgeraccount", VIEW, CHANGE),
         *_model_perms("billing.transaction", VIEW, ADD),
         *_model_perms("billing.charge", VIEW),

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
+from accounts.reauth import require_reauthentication
 from billing.corrections import balance_adjust
 from billing.documents import closing_pdf, credit_note_pdf, default_template, invoice_pdf
 from billing.invoicing import InvoiceError, invoice_cancel
@@ -54,6 +55,7 @@ class DocumentPdfMixin:
                      name=f"{meta.app_label}_{meta.model_name}_pdf"), *super().get_urls()]
 
     def pdf_view(self, request, pk: int):
+        # The model's named view permission (e.g. billing.view_invoice).
         if not self.has_view_permission(request):
             raise PermissionDenied
         document = get_object_or_404(self.model, pk=pk)
@@ -110,10 +112,19 @@ class LedgerAccountAdmin(StaffModelAdmin):
         return [path("<int:pk>/adjust/", self.admin_site.admin_view(self.adjust_view),
                      name="billing_ledgeraccount_adjust"), *super().get_urls()]
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The credit limit is money the client may spend: changing it needs a fresh
+        # re-authentication.
+        if request.method == "POST":
+            require_reauthentication(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def adjust_view(self, request, pk: int):
-        account = get_object_or_404(LedgerAccount, pk=pk, kind=AccountKind.CLIENT)
         if not request.user.has_perm("billing.add_transaction"):
             raise PermissionDenied
+        account = get_object_or_404(LedgerAccount, pk=pk, kind=AccountKind.CLIENT)
+        if request.method == "POST":
+            require_reauthentication(request)
         form = AdjustForm(request.POST or None,
                           initial={"idempotency_key": uuid.uuid4().hex})
         form.fields["amount"].currency = account.currency
@@ -187,7 +198,7 @@ class InvoiceAdmin(DocumentPdfMixin, StaffModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Cancel (unpaid invoices only)")
+    @admin.action(description="Cancel (unpaid invoices only)", permissions=["change"])
     def cancel(self, request, queryset):
         for invoice in queryset.filter(status=InvoiceStatus.NEW):
             try:

@@ -9,7 +9,8 @@ from django.dispatch import receiver
 
 from cart.models import CartItem, ItemKind
 from cart.operations import _discard, cart_notify
-from services.models import Addon, AddonPrice, PlanPrice, TariffPlan
+from services.billing_facts import service_transferred
+from services.models import Addon, AddonPrice, PlanPrice, Service, TariffPlan
 
 
 def _notify(items, message_for) -> None:
@@ -64,3 +65,10 @@ def _addon_gone(addon: Addon, why: str) -> None:
         "cart", "service")
     _remove(new_orders, f"{addon.name} of {addon.plan.name}, {why}")
     _remove(changes, f"{addon.name} of {addon.plan.name}, {why}")
+
+
+@receiver(service_transferred, sender=Service)
+def service_transferred_away(sender, service: Service, old_client, new_client, **kwargs):
+    """The old owner can no longer renew or change a service that is not theirs."""
+    _remove(CartItem.objects.filter(service=service).exclude(cart__client=new_client)
+            .select_related("cart", "service"), f"{service} now belongs to another client")

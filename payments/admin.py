@@ -5,7 +5,8 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
+from accounts.admin_base import ReadOnlyStaffAdmin, ReauthenticatedWritesAdmin, StaffModelAdmin
+from accounts.reauth import require_reauthentication
 from core.money import format_money, plain_amount
 from payments import processing
 from payments.forms import RefundForm
@@ -24,7 +25,10 @@ from payments.refunds import refund_ask, refund_payment, refundable
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(StaffModelAdmin):
+class PaymentMethodAdmin(ReauthenticatedWritesAdmin):
+    """Payment methods hold gateway keys and decide where money goes: every change needs a
+    fresh re-authentication."""
+
     list_display = ["name", "company", "gateway", "currency", "minimum", "maximum",
                     "fee_percent", "for_topup", "for_direct_payment", "can_save", "is_enabled"]
     list_filter = ["company", "gateway", "currency", "is_enabled"]
@@ -75,10 +79,11 @@ class PaymentAdmin(StaffModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Confirm receipt (bank transfer arrived)")
+    @admin.action(description="Confirm receipt (bank transfer arrived)", permissions=["change"])
     def confirm_receipt(self, request, queryset):
         if not self.has_change_permission(request):
             raise PermissionDenied
+        require_reauthentication(request)  # credits a client's balance by hand
         for payment in queryset:
             try:
                 processing.staff_confirm_receipt(payment=payment, actor=request.user,
@@ -89,7 +94,7 @@ class PaymentAdmin(StaffModelAdmin):
                 self.message_user(request, f"Payment #{payment.pk} confirmed; the balance "
                                            "was credited.")
 
-    @admin.action(description="Ask the gateway for the status")
+    @admin.action(description="Ask the gateway for the status", permissions=["change"])
     def query_gateway(self, request, queryset):
         for payment in queryset:
             payment = processing.payment_refresh(payment, source="staff query")
@@ -100,9 +105,11 @@ class PaymentAdmin(StaffModelAdmin):
                      name="payments_payment_refund"), *super().get_urls()]
 
     def refund_view(self, request, pk: int):
-        payment = get_object_or_404(Payment.objects.select_related("method", "client"), pk=pk)
         if not request.user.has_perm("payments.add_refund"):
             raise PermissionDenied
+        payment = get_object_or_404(Payment.objects.select_related("method", "client"), pk=pk)
+        if request.method == "POST":
+            require_reauthentication(request)
         supported = gateway_for(payment.method).supports_refunds
         form = RefundForm(request.POST or None, payment=payment,
                           initial={"amount": plain_amount(refundable(payment))})
@@ -175,7 +182,10 @@ class RefundAdmin(ReadOnlyStaffAdmin):
     list_select_related = ["payment"]
     actions = ["ask_gateway"]
 
-    @admin.action(description=gettext_lazy("Ask the gateway again"))
+    def has_ask_gateway_permission(self, request) -> bool:
+        return request.user.has_perm("payments.add_refund")
+
+    @admin.action(description=gettext_lazy("Ask the gateway again"), permissions=["ask_gateway"])
     def ask_gateway(self, request, queryset):
         if not request.user.has_perm("payments.add_refund"):
             raise PermissionDenied

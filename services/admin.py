@@ -1,13 +1,22 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.admin import ClientAdmin as AccountsClientAdmin
 from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
 from accounts.models import Client
-from services import actions, operations
+from accounts.reauth import require_reauthentication
+from services import actions, billing_facts, operations
 from services.catalog import addon_delete
 from services.lifecycle import IllegalTransition
 from services.models import (
@@ -165,12 +174,13 @@ class TariffPlanAdmin(StaffModelAdmin):
                                      help_text=db_field.help_text)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
-    @admin.action(description="Archive: no new orders, existing services keep the plan")
+    @admin.action(description="Archive: no new orders, existing services keep the plan",
+                  permissions=["change"])
     def archive(self, request, queryset):
         count = queryset.update(is_archived=True)
         self.message_user(request, f"{count} plan(s) archived.")
 
-    @admin.action(description="Take out of the archive")
+    @admin.action(description="Take out of the archive", permissions=["change"])
     def unarchive(self, request, queryset):
         count = queryset.update(is_archived=False)
         self.message_user(request, f"{count} plan(s) back in the catalog.")
@@ -200,9 +210,16 @@ class AddonAdmin(StaffModelAdmin):
 
 # Service instances ----------------------------------------------------------------------
 class ServiceAddonInline(admin.TabularInline):
+    """Addon values are bought (a configuration change through the cart), not typed in."""
+
     model = ServiceAddon
     extra = 0
     fields = ["addon", "quantity", "choice"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class ServiceHistoryInline(admin.TabularInline):
@@ -249,6 +266,119 @@ STAFF_SERVICE_ACTIONS = {
 }
 
 
+# Staff changes to a service's billing facts -----------------------------------------------------
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=billing_facts.REASON_MAX,
+                             help_text=gettext_lazy("Kept in the service's history and the "
+                                                    "action log."))
+
+    def __init__(self, *args, service: Service, **kwargs):
+        self.service = service
+        super().__init__(*args, **kwargs)
+
+
+class TransferForm(ReasonForm):
+    to_client = forms.ModelChoiceField(
+        label=gettext_lazy("New owner (client id)"), queryset=Client.objects.none(),
+        widget=forms.NumberInput, error_messages={
+            "invalid_choice": gettext_lazy("No other client of this provider has that id.")})
+    field_order = ["to_client", "reason"]
+
+    def __init__(self, *args, service: Service, **kwargs):
+        super().__init__(*args, service=service, **kwargs)
+        self.fields["to_client"].queryset = Client.objects.filter(
+            provider_id=service.client.provider_id).exclude(pk=service.client_id)
+
+
+class ExtendForm(ReasonForm):
+    until = forms.DateField(label=gettext_lazy("New expiry"),
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    field_order = ["until", "reason"]
+
+
+class HoldForm(ReasonForm):
+    until = forms.DateField(label=gettext_lazy("Hold until"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text=gettext_lazy("Empty lifts the hold."))
+    field_order = ["until", "reason"]
+
+
+class AutoRenewForm(forms.Form):
+    enabled = forms.TypedChoiceField(
+        label=gettext_lazy("Auto-renewal"), coerce=lambda value: value == "on",
+        choices=[("on", gettext_lazy("On")), ("off", gettext_lazy("Off"))])
+
+    def __init__(self, *args, service: Service, **kwargs):
+        self.service = service
+        super().__init__(*args, **kwargs)
+        self.fields["enabled"].initial = "on" if service.auto_renew else "off"
+
+
+@dataclass(frozen=True)
+class BillingAction:
+    """A staff action on a service's billing facts: its right, whether it needs a fresh
+    re-authentication, its form, and the use case it runs (returns the message shown)."""
+
+    label: str
+    permission: str
+    form: type[forms.Form]
+    run: Callable[..., str]
+    reauthenticate: bool = True
+    description: str = ""
+
+
+def _transfer(request, service, data) -> str:
+    billing_facts.service_transfer(service=service, to_client=data["to_client"],
+                                   actor=request.user, reason=data["reason"], request=request)
+    return _("The service now belongs to %(client)s.") % {"client": data["to_client"]}
+
+
+def _extend(request, service, data) -> str:
+    billing_facts.service_extend_free(service=service, until=data["until"], actor=request.user,
+                                      reason=data["reason"], request=request)
+    return _("The service was extended free of charge until %(day)s.") % {"day": data["until"]}
+
+
+def _hold(request, service, data) -> str:
+    billing_facts.service_set_suspension_hold(service=service, until=data["until"],
+                                              actor=request.user, reason=data["reason"],
+                                              request=request)
+    return _("The suspension hold was changed.")
+
+
+def _auto_renew(request, service, data) -> str:
+    actions.service_set_auto_renew(service=service, enabled=data["enabled"],
+                                   actor=request.user, request=request)
+    return _("Auto-renewal is on.") if data["enabled"] else _("Auto-renewal is off.")
+
+
+SERVICE_BILLING_ACTIONS: dict[str, BillingAction] = {
+    "transfer": BillingAction(
+        gettext_lazy("Transfer to another client"), "services.transfer_service", TransferForm,
+        _transfer, description=gettext_lazy(
+            "The service moves to another client of the same provider from now on; what "
+            "was charged stays with the old owner.")),
+    "extend-free": BillingAction(
+        gettext_lazy("Free extension"), "services.extend_service_free", ExtendForm, _extend,
+        description=gettext_lazy("The paid period is extended free of charge: no money moves, "
+                                 "and the history says it was a free extension by you.")),
+    "suspension-hold": BillingAction(
+        gettext_lazy("Suspension hold"), "services.hold_service_suspension", HoldForm, _hold,
+        reauthenticate=False, description=gettext_lazy(
+            "The billing clock does not suspend the service for debt or expiry until this "
+            "day.")),
+    "auto-renew": BillingAction(
+        gettext_lazy("Auto-renewal"), "services.set_service_auto_renew", AutoRenewForm,
+        _auto_renew, reauthenticate=False),
+}
+
+# Facts that only the actions above (and the state machine) change.
+BILLING_FACTS = ["client", "plan", "billing_period", "expires_on", "auto_renew", "anchor_day",
+                 "suspension_hold_until", "status", "operation", "configuration_due",
+                 "suspend_reason", "unpaid_since", "activated_at", "suspended_at",
+                 "deleted_at", "created_at"]
+
+
 @admin.register(Service)
 class ServiceAdmin(StaffModelAdmin):
     list_display = ["id", "name", "client", "plan", "status_display", "expires_on", "auto_renew"]
@@ -257,32 +387,38 @@ class ServiceAdmin(StaffModelAdmin):
                    "auto_renew", "plan"]
     search_fields = ["=id", "name", "client__name", "client__email", "parameters"]
     list_select_related = ["client", "plan"]
-    raw_id_fields = ["client"]
     inlines = [ServiceAddonInline, ServiceOperationInline, ServiceHistoryInline]
-    readonly_fields = ["status", "operation", "configuration_due", "suspend_reason",
-                       "unpaid_since", "activated_at", "suspended_at", "deleted_at", "created_at"]
+    readonly_fields = BILLING_FACTS
     fields = ["client", "plan", "name", "billing_period", "parameters", "auto_renew",
               "expires_on", "anchor_day", "suspension_hold_until", "status", "operation",
               "configuration_due", "suspend_reason", "unpaid_since", "created_at",
               "activated_at", "suspended_at", "deleted_at"]
     change_form_template = "admin/services/service/change_form.html"
+    billing_actions = SERVICE_BILLING_ACTIONS
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj):
         return obj.status_label
 
+    def has_add_permission(self, request):
+        # A service comes from an order (paid, or free by a staff action), never from a form.
+        return False
+
     def get_urls(self):
         return [path("<int:pk>/do/<slug:action>/", self.admin_site.admin_view(self.do_action),
-                     name="services_service_do"), *super().get_urls()]
+                     name="services_service_do"),
+                path("<int:pk>/billing/<slug:action>/",
+                     self.admin_site.admin_view(self.billing_action_view),
+                     name="services_service_billing"),
+                *super().get_urls()]
 
     def do_action(self, request, pk: int, action: str):
         service = get_object_or_404(Service, pk=pk)
+        if not self.has_change_permission(request, service):
+            raise PermissionDenied
         if request.method != "POST" or action not in STAFF_SERVICE_ACTIONS:
             return redirect("admin:services_service_change", pk)
-        if not self.has_change_permission(request, service):
-            messages.error(request, "You may not change services.")
-            return redirect("admin:services_service_change", pk)
-        label, _, run = STAFF_SERVICE_ACTIONS[action]
+        label, _statuses, run = STAFF_SERVICE_ACTIONS[action]
         try:
             run(service, request.user)
         except (actions.ActionNotAllowed, IllegalTransition) as error:
@@ -292,11 +428,43 @@ class ServiceAdmin(StaffModelAdmin):
             messages.success(request, f"{label}: done or queued.")
         return redirect("admin:services_service_change", pk)
 
+    def billing_action_view(self, request, pk: int, action: str):
+        billing_action = self.billing_actions.get(action)
+        if billing_action is None:
+            raise PermissionDenied
+        if not request.user.has_perm(billing_action.permission):
+            raise PermissionDenied
+        service = get_object_or_404(Service.objects.select_related("client", "plan"), pk=pk)
+        if request.method == "POST" and billing_action.reauthenticate:
+            require_reauthentication(request)
+        form = billing_action.form(request.POST or None, service=service)
+        if request.method == "POST" and form.is_valid():
+            try:
+                message = billing_action.run(request, service, form.cleaned_data)
+            except actions.ActionNotAllowed as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, message)
+                return redirect("admin:services_service_change", pk)
+        return render(request, "admin/services/service/billing_action.html", {
+            **self.admin_site.each_context(request), "service": service, "form": form,
+            "action": billing_action, "today": timezone.localdate(),
+            "title": f"{billing_action.label}: {service}", "opts": self.model._meta,
+            **self.billing_action_context(request, service, action, form)})
+
+    def billing_action_context(self, request, service, action, form) -> dict:
+        """More for the action's page (the cart's paid renewal shows the price)."""
+        return {}
+
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         if obj is not None and self.has_change_permission(request, obj):
             context["service_actions"] = [
-                (key, label) for key, (label, statuses, _) in STAFF_SERVICE_ACTIONS.items()
+                (key, label) for key, (label, statuses, _run) in STAFF_SERVICE_ACTIONS.items()
                 if obj.status in statuses]
+        if obj is not None:
+            context["billing_actions"] = [
+                (key, action.label) for key, action in self.billing_actions.items()
+                if request.user.has_perm(action.permission)]
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
@@ -342,17 +510,18 @@ class ServiceOperationAdmin(StaffModelAdmin):
         if done:
             self.message_user(request, f"{done} operation(s) {verb}.")
 
-    @admin.action(description="Mark done (the work was done by hand)")
+    @admin.action(description="Mark done (the work was done by hand)", permissions=["change"])
     def mark_done(self, request, queryset):
         self._each(request, queryset, "marked done", lambda op: operations.operation_mark_done(
             operation=op, actor=request.user))
 
-    @admin.action(description="Retry failed operations")
+    @admin.action(description="Retry failed operations", permissions=["change"])
     def retry(self, request, queryset):
         self._each(request, queryset, "queued again", lambda op: operations.operation_retry(
             operation=op, actor=request.user))
 
-    @admin.action(description="Cancel (the service returns to its previous status)")
+    @admin.action(description="Cancel (the service returns to its previous status)",
+                  permissions=["change"])
     def cancel(self, request, queryset):
         self._each(request, queryset, "cancelled", lambda op: operations.operation_cancel(
             operation=op, actor=request.user))

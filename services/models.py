@@ -373,6 +373,15 @@ class Service(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Billing facts change only through these staff actions (services.billing_facts,
+        # cart.staff_renewal), never by editing the service.
+        permissions = [
+            ("transfer_service", "Can transfer a service to another client"),
+            ("extend_service_free", "Can extend a service free of charge"),
+            ("renew_service_paid", "Can renew a service from the client's balance"),
+            ("hold_service_suspension", "Can hold or lift a service's suspension"),
+            ("set_service_auto_renew", "Can turn a service's auto-renewal on or off"),
+        ]
         indexes = [
             models.Index(fields=["client", "status"]),
             models.Index(fields=["status", "expires_on"]),

@@ -9,6 +9,7 @@ from accounts.impersonation import SESSION_KEY
 from accounts.models import ActionLog, Payer
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
 from tests.factories.accounts import AdminFactory, StaffFactory
+from tests.reauth import sign_in_fresh
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def support(db):
 
 
 def test_staff_enters_the_client_area_and_returns(client, support, owner):
-    client.force_login(support)
+    sign_in_fresh(client, support)
 
     entered = client.post(f"/staff/accounts/client/{owner.client.pk}/enter/")
     home = client.get("/")
@@ -43,7 +44,7 @@ def test_staff_enters_the_client_area_and_returns(client, support, owner):
 
 def test_actions_while_impersonating_are_logged_with_the_staff_member(client, owner):
     admin = AdminFactory()
-    client.force_login(admin)
+    sign_in_fresh(client, admin)
     client.post(f"/staff/accounts/client/{owner.client.pk}/enter/")
 
     client.post("/account/payers/new/", {
@@ -67,7 +68,7 @@ def test_staff_without_the_right_cannot_enter(client, owner):
 
 
 def test_staff_losing_the_right_loses_the_client_area(client, support, owner):
-    client.force_login(support)
+    sign_in_fresh(client, support)
     client.post(f"/staff/accounts/client/{owner.client.pk}/enter/")
     support.groups.clear()
 
@@ -78,7 +79,7 @@ def test_staff_losing_the_right_loses_the_client_area(client, support, owner):
 
 
 def test_impersonation_expires(client, support, owner, settings):
-    client.force_login(support)
+    sign_in_fresh(client, support)
     client.post(f"/staff/accounts/client/{owner.client.pk}/enter/")
     session = client.session
     session[SESSION_KEY]["started_at"] = (

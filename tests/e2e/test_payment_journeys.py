@@ -123,6 +123,10 @@ def test_a_pending_order_paid_with_a_saved_card_then_a_staff_refund(page, shoot,
     staff.fill("input[name=reason]", "Goodwill")
     staff.screenshot(path=str(SCREENSHOTS / "staff-refund-form.png"), full_page=True)
     staff.click("input[type=submit]")
+    # A refund needs a fresh re-authentication; allauth then sends the refund on.
+    staff.wait_for_url("**/auth/reauthenticate/**")
+    staff.fill("input[name=password]", PASSWORD)
+    staff.locator("form button[type=submit]").last.click()
     expect(staff.locator(".messagelist")).to_contain_text("10.00 USD was refunded")
     staff.screenshot(path=str(SCREENSHOTS / "staff-refund-done.png"), full_page=True)
     staff_context.close()

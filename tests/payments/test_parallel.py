@@ -18,6 +18,7 @@ from tests.factories.accounts import StaffFactory
 from tests.factories.billing import top_up
 from tests.parallel import at_once
 from tests.payments.helpers import decide, start_top_up
+from tests.reauth import sign_in_fresh
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 TABS = 30
@@ -27,7 +28,7 @@ def _browsers(user, count=TABS):
     browsers = []
     for _ in range(count):
         browser = Browser(raise_request_exception=False)
-        browser.force_login(user)
+        sign_in_fresh(browser, user)
         browsers.append(browser)
     return browsers
 

@@ -22,6 +22,7 @@ from tests.cart.helpers import order_vps, pay
 from tests.factories.accounts import StaffFactory
 from tests.factories.payments import PaymentMethodFactory
 from tests.payments.helpers import decide, start_top_up
+from tests.reauth import sign_in_fresh
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("books_balance")]
 
@@ -46,7 +47,7 @@ def _paid_top_up(owner_client, method, amount="25.00") -> Payment:
 def _refund(staff, payment, amount, key="r-1", reason="Unused month"):
     """Staff submit the refund form, in a browser of their own."""
     client = Browser()
-    client.force_login(staff)
+    sign_in_fresh(client, staff)
     return client.post(f"/staff/payments/payment/{payment.pk}/refund/", {
         "amount": amount, "reason": reason, "idempotency_key": key}, follow=True)
 
