@@ -1,0 +1,232 @@
+"""Every /staff/ page, for every default department: a page opens only to those whose
+department has the named permission for it.
+
+The pages are found from the staff panel's registry and URLconf, so a new model or a new
+custom view is walked without being listed here; a custom view missing from
+``CUSTOM_VIEWS`` fails the walk until someone says which permission opens it. What each
+department may open is worked out from its definition (``DEFAULT_DEPARTMENTS``) by the
+rules stated below, not asked of the staff panel.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib import admin
+from django.core.management import call_command
+from django.test import Client as Browser
+from django.urls import reverse
+from django.utils import timezone
+from djmoney.money import Money
+
+from accounts.models import Client, MessageTemplate
+from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
+from billing.models import (
+    AccountKind,
+    DocumentTemplate,
+    LedgerAccount,
+    PromisedPayment,
+    Transaction,
+)
+from cart.models import AgreementAcceptance, Order, PromoRedemption
+from payments.models import Payment, PaymentStatus, WebhookEvent
+from payments.refunds import refund_payment
+from services.models import Service
+from tests.factories.accounts import AdminFactory, ClientUserFactory, StaffFactory
+from tests.factories.cart import AgreementFactory, PromoCodeFactory
+
+pytestmark = pytest.mark.django_db
+
+NO_DEPARTMENT = "(no department)"
+ADMINISTRATOR = "(administrator)"
+CLIENT_USER = "(client user)"
+
+# Records that nobody writes by hand: the clock, the ledger, gateways and the state machine
+# write them; staff only look (and act through the named actions).
+NEVER_ADDED = {
+    "accounts.actionlog", "accounts.notification",
+    "services.service", "services.serviceoperation", "services.servicehistory",
+    "billing.ledgeraccount", "billing.transaction", "billing.charge", "billing.invoice",
+    "billing.creditnote", "billing.closingdocument", "billing.promisedpayment",
+    "payments.payment", "payments.refund", "payments.savedpaymentmethod",
+    "payments.webhookevent", "payments.sandboxtransaction",
+    "cart.order", "cart.promoredemption", "cart.agreementacceptance",
+    "engine.billingday",
+}
+NEVER_DELETED = NEVER_ADDED - {"payments.savedpaymentmethod"}
+# Only administrators open these, whatever permissions a department holds.
+ADMINISTRATORS_ONLY = {"accounts.department", "billing.documenttemplate"}
+# Read-only records: even the change permission only lets one look.
+NEVER_CHANGED = {"accounts.actionlog", "accounts.notification", "services.servicehistory",
+                 "billing.transaction", "billing.charge", "billing.creditnote",
+                 "billing.closingdocument", "billing.promisedpayment", "payments.refund",
+                 "payments.webhookevent", "payments.sandboxtransaction", "cart.order",
+                 "cart.promoredemption", "cart.agreementacceptance", "engine.billingday"}
+
+# Custom staff views: (url name, kwargs beyond the object) -> (permission, status when
+# allowed). A GET of an action's address only shows its form or goes back to the object.
+CUSTOM_VIEWS = {
+    ("accounts_client_enter", ()): ("accounts.impersonate_client", 302),
+    ("auth_user_password_change", ()): ("accounts.change_user", 200),
+    ("services_service_do", (("action", "activate"),)): ("services.change_service", 302),
+    ("services_service_billing", (("action", "transfer"),)):
+        ("services.transfer_service", 200),
+    ("services_service_billing", (("action", "extend-free"),)):
+        ("services.extend_service_free", 200),
+    ("services_service_billing", (("action", "suspension-hold"),)):
+        ("services.hold_service_suspension", 200),
+    ("services_service_billing", (("action", "auto-renew"),)):
+        ("services.set_service_auto_renew", 200),
+    ("services_service_billing", (("action", "renew"),)):
+        ("services.renew_service_paid", 200),
+    ("billing_ledgeraccount_adjust", ()): ("billing.add_transaction", 200),
+    ("billing_invoice_pdf", ()): ("billing.view_invoice", 200),
+    ("billing_creditnote_pdf", ()): ("billing.view_creditnote", 200),
+    ("billing_closingdocument_pdf", ()): ("billing.view_closingdocument", 200),
+    ("payments_payment_refund", ()): ("payments.add_refund", 200),
+}
+# Views outside the staff panel's registry, by path: permission, status when allowed.
+OTHER_STAFF_PATHS = {
+    "cart_price_preview": ("services.view_tariffplan", 200),
+}
+STANDARD = {"changelist", "add", "change", "history", "delete"}
+
+
+def _perms(who: str) -> set[str] | None:
+    """The permissions a walker holds; None for an administrator (all of them)."""
+    if who == ADMINISTRATOR:
+        return None
+    if who in (NO_DEPARTMENT, CLIENT_USER):
+        return set()
+    return set(DEFAULT_DEPARTMENTS[who])
+
+
+def _has(perms: set[str] | None, permission: str) -> bool:
+    return perms is None or permission in perms
+
+
+def _expected_standard(perms, label: str, kind: str) -> int:
+    app, model = label.split(".")
+    if label in ADMINISTRATORS_ONLY and perms is not None:
+        return 403
+    can_look = _has(perms, f"{app}.view_{model}") or (
+        _has(perms, f"{app}.change_{model}") and label not in NEVER_CHANGED)
+    allowed = {
+        "changelist": can_look, "change": can_look, "history": can_look,
+        "add": label not in NEVER_ADDED and _has(perms, f"{app}.add_{model}"),
+        "delete": label not in NEVER_DELETED and _has(perms, f"{app}.delete_{model}"),
+    }[kind]
+    return 200 if allowed else 403
+
+
+def _object_for(model):
+    if model is LedgerAccount:
+        return LedgerAccount.objects.filter(kind=AccountKind.CLIENT).order_by("pk").first()
+    if model is Service:
+        return Service.objects.exclude(status="deleted").order_by("pk").first()
+    return model._default_manager.order_by("pk").first()
+
+
+def _walk_targets():
+    """(what, url, expected status by walker) for every staff page."""
+    targets, unknown, missing = [], [], []
+    for model, model_admin in admin.site._registry.items():
+        label = model._meta.label_lower
+        obj = _object_for(model)
+        for pattern in model_admin.get_urls():
+            name = pattern.name
+            if not name:
+                continue  # the bare "<id>/" address only redirects to the change page
+            prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+            kind = name[len(prefix):] if name.startswith(prefix) else name
+            converters = set(pattern.pattern.converters)
+            id_kwarg = next((k for k in ("object_id", "pk", "id") if k in converters), None)
+            if id_kwarg and obj is None:
+                missing.append(label)
+                continue
+            if kind in STANDARD:
+                kwargs = {id_kwarg: obj.pk} if id_kwarg else {}
+                targets.append((f"{label} {kind}", reverse(f"admin:{name}", kwargs=kwargs),
+                                lambda perms, label=label, kind=kind:
+                                _expected_standard(perms, label, kind)))
+                continue
+            entries = [(extra, rule) for (view, extra), rule in CUSTOM_VIEWS.items()
+                       if view == name]
+            if not entries:
+                unknown.append(name)
+            for extra, (permission, status) in entries:
+                kwargs = {id_kwarg: obj.pk, **dict(extra)} if id_kwarg else dict(extra)
+                targets.append((f"{name} {dict(extra)}", reverse(f"admin:{name}",
+                                                                  kwargs=kwargs),
+                                lambda perms, permission=permission, status=status:
+                                status if _has(perms, permission) else 403))
+    plan_id = Service.objects.order_by("pk").first().plan_id
+    for name, (permission, status) in OTHER_STAFF_PATHS.items():
+        targets.append((name, reverse(name, args=[plan_id]),
+                        lambda perms, permission=permission, status=status:
+                        status if _has(perms, permission) else 403))
+    return targets, unknown, sorted(set(missing))
+
+
+def _complete_the_world() -> None:
+    """The demo has most kinds of record; these it has not."""
+    demo = Client.objects.get(email="client@example.com")
+    user = demo.memberships.get(is_owner=True).user
+    EmailAddress.objects.get_or_create(user=user, email=user.email,
+                                       defaults={"verified": True, "primary": True})
+    MessageTemplate.objects.create(event="walk.test", subject="Subject", body="Body")
+    DocumentTemplate.objects.create(kind=DocumentTemplate.Kind.INVOICE, body="{{ number }}")
+    WebhookEvent.objects.create(gateway="stripe", event_id="evt_walk", event_type="walk",
+                                payload={})
+    order = Order.objects.order_by("pk").first()
+    PromoRedemption.objects.create(promo=PromoCodeFactory(), client=order.client, order=order,
+                                   amount=Decimal("1.00"))
+    AgreementAcceptance.objects.create(agreement=AgreementFactory(), version=1, client=demo,
+                                       user=user)
+    PromisedPayment.objects.create(
+        client=demo, amount=Decimal("5.00"), currency=order.currency,
+        due_on=timezone.localdate(), credit_transaction=Transaction.objects.filter(
+            promised_payment__isnull=True).order_by("pk").first())
+    card = Payment.objects.filter(status=PaymentStatus.SUCCEEDED,
+                                  method__gateway="sandbox").order_by("pk").first()
+    refund_payment(payment=card, amount=Money("1.00", card.currency), reason="Walk",
+                   actor=AdminFactory(), idempotency_key="walk")
+
+
+def _walker(who: str):
+    if who == ADMINISTRATOR:
+        return AdminFactory()
+    if who == CLIENT_USER:
+        return ClientUserFactory().user
+    employee = StaffFactory()
+    if who != NO_DEPARTMENT:
+        employee.groups.add(department_sync(name=who, codenames=DEFAULT_DEPARTMENTS[who]))
+    return employee
+
+
+def test_every_staff_page_opens_only_to_departments_with_its_permission():
+    call_command("seed_demo", stdout=StringIO())
+    _complete_the_world()
+    targets, unknown, missing = _walk_targets()
+
+    assert (unknown, missing) == ([], []), "custom views without a named permission in " \
+        "CUSTOM_VIEWS / models without an object to walk their pages with"
+    assert len(targets) > 150
+    walkers = [*DEFAULT_DEPARTMENTS, NO_DEPARTMENT, ADMINISTRATOR, CLIENT_USER]
+    wrong = []
+    for who in walkers:
+        browser = Browser()
+        browser.force_login(_walker(who))
+        perms = _perms(who)
+        for what, url, expected_for in targets:
+            expected = 302 if who == CLIENT_USER else expected_for(perms)
+            got = browser.get(url).status_code
+            if got != expected:
+                wrong.append((who, what, url, expected, got))
+        if who == CLIENT_USER:
+            assert "/staff/login/" in browser.get(targets[0][1])["Location"] or \
+                "login" in browser.get(targets[0][1])["Location"]
+    assert wrong == []
