@@ -45,8 +45,10 @@ def form_changes(form: forms.BaseForm) -> dict[str, list[str]]:
         if _is_secret(name):
             changes[name] = [HIDDEN, HIDDEN]
             continue
-        old = form.initial.get(name, field.initial)
-        changes[name] = [_shown(field, old), _shown(field, form.cleaned_data[name])]
+        old = _shown(field, form.initial.get(name, field.initial))
+        new = _shown(field, form.cleaned_data[name])
+        if old != new:  # a form may call a value changed that reads the same (JSON)
+            changes[name] = [old, new]
     return changes
 
 

@@ -13,7 +13,7 @@ from accounts.actionlog import log_action
 from accounts.models import User
 from billing.ledger import LedgerError
 from cart.checkout import CheckoutError, order_for_services, order_pay_from_balance
-from cart.models import ItemKind, Order
+from cart.models import ItemKind, Order, OrderStatus
 from cart.pricing import ItemError, ItemSpec, quote
 from services.actions import ActionNotAllowed
 from services.models import Charging, Service, ServiceStatus
@@ -44,11 +44,16 @@ def staff_renewal_pay(*, service: Service, period: str, actor: User, idempotency
     """Order the renewal and pay it from the client's balance, in one transaction: the
     same key makes one order, and a refusal (too little money) leaves no order behind."""
     service = Service.objects.select_related("client", "plan").get(pk=service.pk)
+    key = f"staff-renewal:{idempotency_key}"
+    done = Order.objects.filter(client=service.client, idempotency_key=key,
+                                status=OrderStatus.PAID).first()
+    if done is not None:  # the same form sent twice
+        return done
     try:
         with transaction.atomic():
             order = order_for_services(
                 client=service.client, specs=[_spec(service, period)], user=actor,
-                idempotency_key=f"staff-renewal:{idempotency_key}",
+                idempotency_key=key,
                 today=timezone.localdate(now), when=now)
             order = order_pay_from_balance(order=order, user=actor, request=request)
     except (CheckoutError, LedgerError, ItemError) as error:
