@@ -128,6 +128,10 @@ def main() -> None:
                     page.goto(_client_change_url(page, options.base, path.split(":", 1)[1]))
                     page.click("text=Enter as client")
                     page.wait_for_load_state()
+                    if "/auth/reauthenticate/" in page.url:  # entering needs the password again
+                        page.fill("input[name=password]", PASSWORD)
+                        page.locator("form button[type=submit]").last.click()
+                        page.wait_for_load_state()
                 else:
                     page.goto(options.base + path)
                 page.wait_for_load_state("networkidle")  # htmx parts loaded

@@ -108,6 +108,7 @@ def test_staff_changes_are_in_the_action_log(client):
     entry = ActionLog.objects.get(action="client.changed_by_staff")
     assert entry.actor == admin
     assert entry.client == target
+    assert entry.details["changes"] == {"name": ["Before", "After"]}
 
 
 def test_department_sync_is_idempotent():
