@@ -250,7 +250,9 @@ S = ServiceStatus
 SUSPENDED = (S.SUSPENDED, S.SUSPENDED_BY_ADMIN, S.SUSPENDED_ABUSE)
 # action -> (label, statuses it applies to, what it does)
 STAFF_SERVICE_ACTIONS = {
-    "activate": ("Activate", (S.ORDERED, S.CONFIGURATION_REQUIRED, S.NOT_AVAILABLE),
+    # Paid services only: an Ordered one is unpaid, and activating it would give it away
+    # (its first period with it); paying its order activates it.
+    "activate": ("Activate", (S.CONFIGURATION_REQUIRED, S.NOT_AVAILABLE),
                  lambda s, u: actions.service_activate(service=s, actor=u)),
     "suspend-admin": ("Suspend by administrator", (S.ACTIVE, S.SUSPENDED),
                       lambda s, u: actions.service_suspend(
@@ -418,7 +420,12 @@ class ServiceAdmin(StaffModelAdmin):
             raise PermissionDenied
         if request.method != "POST" or action not in STAFF_SERVICE_ACTIONS:
             return redirect("admin:services_service_change", pk)
-        label, _statuses, run = STAFF_SERVICE_ACTIONS[action]
+        label, statuses, run = STAFF_SERVICE_ACTIONS[action]
+        if service.status not in statuses:
+            messages.error(request, _("%(action)s does not apply to a service that is "
+                                      "%(status)s.") % {"action": label,
+                                                         "status": service.status_label})
+            return redirect("admin:services_service_change", pk)
         try:
             run(service, request.user)
         except (actions.ActionNotAllowed, IllegalTransition) as error:

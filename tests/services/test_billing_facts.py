@@ -204,3 +204,13 @@ def test_support_may_not_touch_billing_facts(client, service, action):
 
     assert response.status_code == 403
     assert Service.objects.get(pk=service.pk).expires_on == EXPIRES
+
+
+def test_staff_cannot_activate_an_unpaid_order_for_free(client, owner, vps_plan):
+    unpaid = ServiceFactory(client=owner.client, plan=vps_plan, status="ordered")
+    sign_in_fresh(client, AdminFactory())
+
+    client.post(f"/staff/services/service/{unpaid.pk}/do/activate/")
+
+    after = Service.objects.get(pk=unpaid.pk)
+    assert (after.status, after.expires_on) == ("ordered", None)
