@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
+from accounts.admin_second_factor import SecondFactorResetMixin
 from accounts.impersonation import can_impersonate, impersonation_start
 from accounts.models import (
     ActionLog,
@@ -27,7 +28,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(User)
-class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
+class UserAdmin(SecondFactorResetMixin, StaffModelAdmin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "name", "is_staff", "is_superuser", "is_active", "client_link",
                     "last_login"]
@@ -112,7 +113,7 @@ class CompanyAdmin(StaffModelAdmin):
 
 @admin.register(ClientGroup)
 class ClientGroupAdmin(StaffModelAdmin):
-    list_display = ["name", "description"]
+    list_display = ["name", "description", "requires_mfa"]
     search_fields = ["name"]
 
 
