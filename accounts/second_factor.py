@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.mfa.models import Authenticator
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from accounts.actionlog import log_action
+from accounts.emails import send_security_notice
 from accounts.models import ClientUser, User
 
 RESET_PERMISSION = "accounts.reset_second_factor"
@@ -38,7 +37,6 @@ def second_factor_reset(*, user: User, actor: User, reason: str, request=None) -
     log_action(actor=actor, action="mfa.reset_by_staff", obj=user,
                client=membership.client if membership is not None else None,
                request=request, details={"types": types, "reason": reason})
-    transaction.on_commit(lambda: get_account_adapter().send_mail(
-        "accounts/email/second_factor_reset", user.email,
-        {"user": user, "site_name": settings.SITE_NAME, "reason": reason}))
+    transaction.on_commit(lambda: send_security_notice(
+        template="accounts/email/second_factor_reset", user=user, context={"reason": reason}))
     return types

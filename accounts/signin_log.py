@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import ipaddress
 
-from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.signals import user_logged_in
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
-from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 from django.urls import reverse
 
 from accounts.actionlog import log_action
+from accounts.emails import send_security_notice
 from accounts.models import ActionLog, Client, ClientUser, User
 from accounts.signin import device_cookie_set
 
@@ -68,9 +67,8 @@ def _signed_in(sender, request, user, response=None, **kwargs):
     if response is not None:
         device_cookie_set(response, request=request, email=user.email)
     if new_device:
-        get_account_adapter().send_mail("accounts/email/new_device", user.email, {
-            "user": user, "user_agent": user_agent or "—",
-            "ip": request.META.get("REMOTE_ADDR", "—"), "site_name": settings.SITE_NAME,
+        send_security_notice(template="accounts/email/new_device", user=user, context={
+            "user_agent": user_agent or "—", "ip": request.META.get("REMOTE_ADDR", "—"),
             "sessions_url": request.build_absolute_uri(reverse("usersessions_list")),
         })
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.models import ActionLog
-from tests.factories.accounts import PASSWORD, ClientUserFactory, StaffFactory
+from tests.factories.accounts import ClientUserFactory, StaffFactory
 from tests.signin import sign_in, totp_code, totp_secret
 
 pytestmark = pytest.mark.django_db
