@@ -55,11 +55,11 @@ def browser_sign_in(page, email: str, password: str = PASSWORD, *, secret: str |
     page.goto("/auth/login/" + (f"?next={next_url}" if next_url else ""))
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    page.click("form.form button[type=submit]")
     if secret is not None:
         page.wait_for_url("**/auth/2fa/authenticate/**")
         # The next step's code: the current one may have been used by an earlier
         # sign-in of the same test.
         page.fill("input[name=code]", totp_code(secret, step=1))
-        page.click("button[type=submit]")
+        page.click("form.form button[type=submit]")
     page.wait_for_load_state()
