@@ -173,6 +173,9 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 
 # Sign-in security (issue 13): second factor, limits, sessions. docs/decisions.md says why.
 ACCOUNT_PREVENT_ENUMERATION = True
+# Sign-up confirms the address before the first sign-in (accounts.signup_views); the
+# link then signs the new client in.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 # Failed sign-ins are counted per IP and per (account, device): the device is a signed
 # cookie of an earlier sign-in, else the IP. The per-device windows add up to a cool-down

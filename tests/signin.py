@@ -63,3 +63,23 @@ def browser_sign_in(page, email: str, password: str = PASSWORD, *, secret: str |
         page.fill("input[name=code]", totp_code(secret, step=1))
         page.click("form.form button[type=submit]")
     page.wait_for_load_state()
+
+
+def confirmation_link(email: str) -> str:
+    """The path of the e-mail confirmation link that sign-up sent to ``email``."""
+    import re
+
+    from django.core import mail
+
+    for message in reversed(mail.outbox):
+        if email in message.to:
+            found = re.search(r"https?://[^/\s]+(/auth/confirm-email/\S+/)", message.body)
+            if found:
+                return found.group(1)
+    raise AssertionError(f"No confirmation link was mailed to {email}")
+
+
+def browser_confirm_email(page, email: str) -> None:
+    """Playwright: open the mailed link and confirm; the new client is then signed in."""
+    page.goto(confirmation_link(email))
+    page.click("form.form button[type=submit]")
