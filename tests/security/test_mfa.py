@@ -230,3 +230,12 @@ def test_a_reset_without_a_reason_changes_nothing(client, support, reset_url):
 
     assert response.status_code == 200
     assert Authenticator.objects.filter(user=member.user).exists()
+
+
+def test_the_client_page_links_support_to_the_reset(client, support, reset_url):
+    member = ClientUserFactory(owner=True)
+    client.force_login(support)
+
+    page = client.get(reverse("admin:accounts_client_change", args=[member.client.pk]))
+
+    assert reset_url(member.user) in page.content.decode()
