@@ -12,11 +12,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core import signing
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from accounts.models import ClientUser, User
+from accounts.models import User
 
 # Paths a user who still has to enrol may open: the sign-in, enrolment and sign-out
 # pages themselves (all under allauth's /auth/), static files and the favicon.
@@ -31,21 +33,16 @@ DEVICE_COOKIE_SALT = "accounts.signin.device"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 
 
-def second_factor_required(user: User) -> bool:
-    """Staff always need a second factor; a client user when one of their client's groups
-    says so."""
+def second_factor_missing(user: User) -> bool:
+    """Whether ``user`` must have a second factor and has none: staff always must, a
+    client user when one of their client's groups says so. One query either way."""
     if not user.is_authenticated:
         return False
-    if user.is_staff:
-        return True
-    return ClientUser.objects.filter(user=user, client__groups__requires_mfa=True).exists()
-
-
-def has_second_factor(user: User) -> bool:
     # Recovery codes alone are a fallback, not a factor: a TOTP or a security key is.
-    return Authenticator.objects.filter(
-        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
-    ).exists()
+    has_factor = Exists(Authenticator.objects.filter(
+        user=OuterRef("pk"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]))
+    required = Q(is_staff=True) | Q(client_membership__client__groups__requires_mfa=True)
+    return User.objects.filter(required, pk=user.pk).exclude(has_factor).exists()
 
 
 class RequireSecondFactorMiddleware:
@@ -59,11 +56,11 @@ class RequireSecondFactorMiddleware:
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated
                 and not request.path.startswith(OPEN_PREFIXES)
-                and second_factor_required(user) and not has_second_factor(user)):
+                and second_factor_missing(user)):
             messages.warning(request, _(
                 "Set up two-factor authentication to continue: an authenticator app or a "
                 "security key."))
-            return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
+            return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': request.path})}")
         return self.get_response(request)
 
 
@@ -90,11 +87,18 @@ class IdleTimeoutMiddleware:
                 logout(request)
                 messages.info(request, _("You were signed out after a while without "
                                          "activity. Please sign in again."))
-                return redirect(f"{reverse('account_login')}?next={request.path}")
+                return redirect(f"{reverse('account_login')}?{urlencode({'next': request.path})}")
             if last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION:
                 request.session[LAST_SEEN_KEY] = now
                 request.session.set_expiry(limit)
         return self.get_response(request)
+
+
+def idle_clock_start(request, user: User) -> None:
+    """Called at every sign-in (Django's user_logged_in): the idle clock starts then, so
+    the first requests of a session write nothing."""
+    request.session[LAST_SEEN_KEY] = int(time.time())
+    request.session.set_expiry(idle_seconds_for(user))
 
 
 def device_token_for(request, email: str) -> str | None:

@@ -11,6 +11,7 @@ import ipaddress
 from allauth.account.signals import user_logged_in
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
+from django.contrib.auth.signals import user_logged_in as django_user_logged_in
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 from django.urls import reverse
@@ -18,7 +19,7 @@ from django.urls import reverse
 from accounts.actionlog import log_action
 from accounts.emails import send_security_notice
 from accounts.models import ActionLog, Client, ClientUser, User
-from accounts.signin import device_cookie_set
+from accounts.signin import device_cookie_set, idle_clock_start
 
 USER_AGENT_MAX = 300
 
@@ -71,6 +72,12 @@ def _signed_in(sender, request, user, response=None, **kwargs):
             "user_agent": user_agent or "—", "ip": request.META.get("REMOTE_ADDR", "—"),
             "sessions_url": request.build_absolute_uri(reverse("usersessions_list")),
         })
+
+
+@receiver(django_user_logged_in, dispatch_uid="accounts.signin_log.idle_clock")
+def _idle_clock(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        idle_clock_start(request, user)
 
 
 @receiver(user_login_failed, dispatch_uid="accounts.signin_log.sign_in_failed")

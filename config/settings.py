@@ -200,7 +200,9 @@ MFA_TOTP_TOLERANCE = 1
 # this lets allauth accept it when HTTPS is off (make run).
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not env.bool("HTTPS", default=not DEBUG)
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"
-USERSESSIONS_TRACK_ACTIVITY = True
+# allauth would write each session's last request to the database on every request;
+# the idle timeout keeps its own stamp in the session, written once a minute at most.
+USERSESSIONS_TRACK_ACTIVITY = False
 # Signed-in sessions end after this long without a request; staff sooner.
 SESSION_IDLE_SECONDS_STAFF = env.int("SESSION_IDLE_SECONDS_STAFF", default=30 * 60)
 SESSION_IDLE_SECONDS_CLIENT = env.int("SESSION_IDLE_SECONDS_CLIENT", default=2 * 3600)
