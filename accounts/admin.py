@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.admin_base import ReadOnlyStaffAdmin, ReauthenticatedWritesAdmin, StaffModelAdmin
+from accounts.admin_second_factor import SecondFactorResetMixin
 from accounts.impersonation import can_impersonate, impersonation_start
 from accounts.models import (
     ActionLog,
@@ -27,7 +28,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(User)
-class UserAdmin(ReauthenticatedWritesAdmin, DjangoUserAdmin):
+class UserAdmin(SecondFactorResetMixin, ReauthenticatedWritesAdmin, DjangoUserAdmin):
     """Users, staff and their rights: every change needs a fresh re-authentication."""
 
     ordering = ["email"]
@@ -118,7 +119,7 @@ class CompanyAdmin(StaffModelAdmin):
 
 @admin.register(ClientGroup)
 class ClientGroupAdmin(StaffModelAdmin):
-    list_display = ["name", "description"]
+    list_display = ["name", "description", "requires_mfa"]
     search_fields = ["name"]
 
 

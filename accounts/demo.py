@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import generate_totp_secret
+from allauth.mfa.utils import encrypt
 from django.db import transaction
 
 from accounts.models import (
@@ -38,6 +41,17 @@ def _client(*, provider, owner_email, name, kind, phone="") -> Client:
                                    phone=phone)
     ClientUser.objects.create(client=client, user=owner, is_owner=True)
     return client
+
+
+def demo_totp_seed(user: User) -> Authenticator:
+    """Staff must have a second factor, so the demo staff get a TOTP authenticator with
+    a secret of this checkout; `manage.py demo_totp <email>` prints its current code."""
+    existing = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if existing is not None:
+        return existing
+    return Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP,
+        data={"secret": encrypt(generate_totp_secret()), "demo": True})
 
 
 @transaction.atomic
@@ -77,6 +91,8 @@ def seed() -> list[tuple[str, str, str]]:
     support.groups.add(*Department.objects.filter(name="Technical support"))
     accountant = _user("accounting@example.com", "Alex Accountant", is_staff=True)
     accountant.groups.add(*Department.objects.filter(name="Accounting"))
+    for member in (User.objects.get(email="admin@example.com"), support, accountant):
+        demo_totp_seed(member)
 
     demo = _client(provider=usd, owner_email="client@example.com", name="Dana Client",
                    kind=Client.Kind.PERSON, phone="+1 415 555 0100")
@@ -102,9 +118,9 @@ def seed() -> list[tuple[str, str, str]]:
                              vat_id="NL004495445B01", email="finance@acme.example",
                              is_default=True)
     return [
-        ("Administrator (staff panel)", "admin@example.com", DEMO_PASSWORD),
-        ("Support employee", "support@example.com", DEMO_PASSWORD),
-        ("Accounting employee", "accounting@example.com", DEMO_PASSWORD),
+        ("Administrator (staff panel, 2FA)", "admin@example.com", DEMO_PASSWORD),
+        ("Support employee (2FA)", "support@example.com", DEMO_PASSWORD),
+        ("Accounting employee (2FA)", "accounting@example.com", DEMO_PASSWORD),
         ("Demo client (owner)", "client@example.com", DEMO_PASSWORD),
         ("Demo client's colleague", "colleague@example.com", DEMO_PASSWORD),
     ]

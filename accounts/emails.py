@@ -29,3 +29,12 @@ def send_invitation(*, user_id: int, request=None) -> None:
         from_email=None,
         recipient_list=[user.email],
     )
+
+
+def send_security_notice(*, template: str, user: User, context: dict) -> None:
+    """A notice about the user's own account security (a new device, a reset second
+    factor): ``<template>_subject.txt`` and ``<template>_message.txt``."""
+    context = {"user": user, "site_name": settings.SITE_NAME, **context}
+    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+    send_mail(subject=subject, message=render_to_string(f"{template}_message.txt", context),
+              from_email=None, recipient_list=[user.email])

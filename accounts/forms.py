@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.account.internal.userkit import filter_users_by_email
 from django import forms
 from django.db import transaction
 
@@ -22,6 +23,14 @@ class SignupForm(AllauthSignupForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.provider = None
+
+    def validate_unique_email(self, value):
+        # A registered address is not an error on the form (that would tell who is a
+        # client): allauth then mails its owner instead (accounts.signup_views).
+        if filter_users_by_email(value):
+            self.account_already_exists = True
+            return value
+        return super().validate_unique_email(value)
 
     def clean(self):
         cleaned = super().clean()

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_countries.fields import CountryField
 from djmoney.models.fields import CurrencyField
 
@@ -61,6 +62,8 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
         ]
         ordering = ["email"]
+        permissions = [("reset_second_factor",
+                        gettext_lazy("Can reset a client user's second factor"))]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
@@ -162,6 +165,10 @@ class ClientGroup(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
+    requires_mfa = models.BooleanField(
+        gettext_lazy("requires two-factor authentication"), default=False,
+        help_text=gettext_lazy("Users of clients in this group must set up a second factor "
+                               "before they open the client area."))
 
     class Meta:
         ordering = ["name"]

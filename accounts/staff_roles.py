@@ -31,6 +31,7 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("services.servicehistory", VIEW),
         *_model_perms("services.serviceusage", VIEW, ADD, CHANGE),
         "accounts.impersonate_client",
+        "accounts.reset_second_factor",
     ],
     "Accounting": [
         *_model_perms("accounts.client", VIEW, CHANGE),

@@ -45,6 +45,8 @@ def main() -> int:
     call_command("seed_demo")
     print(f"\n  Client area:  http://127.0.0.1:{port}/")
     print(f"  Staff panel:  http://127.0.0.1:{port}/staff/")
+    print("  Staff sign in with a second factor; the demo staff's current code:\n"
+          "                make manage ARGS=\"demo_totp admin@example.com\"")
     print("  Press Ctrl-C to stop everything.\n", flush=True)
     honcho = subprocess.Popen(
         [os.path.join(venv_bin, "honcho"), "start", "-f", str(BASE_DIR / "Procfile"),

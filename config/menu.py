@@ -42,6 +42,8 @@ MENU: list[tuple[str, list[Entry]]] = [
     ]),
     ("Settings", [
         Entry("Password", "account_change_password"),
+        Entry("Two-factor authentication", "mfa_index"),
+        Entry("Active sessions", "usersessions_list"),
         Entry("E-mail addresses", "account_email"),
     ]),
 ]

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "sequences.apps.SequencesConfig",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "config",
     "core",
     "accounts",
@@ -90,7 +92,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "accounts.signin.IdleTimeoutMiddleware",
     "accounts.middleware.ClientAreaMiddleware",
+    "accounts.signin.RequireSecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,7 +139,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Sign-in rate limits and the like must be shared by every web process: the database
+# cache on the embedded default (its table is created after every migrate), Redis in
+# production (CACHE_URL=redis://...).
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://openbill_cache")}
 
 # Auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -144,7 +152,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -161,6 +170,43 @@ ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+
+# Sign-in security (issue 13): second factor, limits, sessions. docs/decisions.md says why.
+ACCOUNT_PREVENT_ENUMERATION = True
+# Sign-up confirms the address before the first sign-in (accounts.signup_views); the
+# link then signs the new client in.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Failed sign-ins are counted per IP and per (account, device): the device is a signed
+# cookie of an earlier sign-in, else the IP. The per-device windows add up to a cool-down
+# that grows with the failures; no counter is per account alone, so an attacker elsewhere
+# never locks the owner out. accounts.adapters.AccountAdapter applies them.
+ACCOUNT_RATE_LIMITS = {
+    "login": "60/m/ip",
+    "login_failed": "20/m/ip,5/1m/key,10/15m/key,20/4h/key",
+    "signup": "10/m/ip",
+    "reset_password": "10/m/ip,3/15m/key",
+}
+# Behind N proxies that append to X-Forwarded-For, the client's address is the N-th from
+# the right; 0 means REMOTE_ADDR (no proxy), which a client cannot forge.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env("SITE_NAME", default="OpenBill")
+# One 30-second step either side (RFC 6238's advice for clock drift); a used code is
+# refused again all the same.
+MFA_TOTP_TOLERANCE = 1
+# WebAuthn needs a secure context; http://localhost counts as one for browsers, and
+# this lets allauth accept it when HTTPS is off (make run).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not env.bool("HTTPS", default=not DEBUG)
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+# allauth would write each session's last request to the database on every request;
+# the idle timeout keeps its own stamp in the session, written once a minute at most.
+USERSESSIONS_TRACK_ACTIVITY = False
+# Signed-in sessions end after this long without a request; staff sooner.
+SESSION_IDLE_SECONDS_STAFF = env.int("SESSION_IDLE_SECONDS_STAFF", default=30 * 60)
+SESSION_IDLE_SECONDS_CLIENT = env.int("SESSION_IDLE_SECONDS_CLIENT", default=2 * 3600)
+SESSION_COOKIE_AGE = max(SESSION_IDLE_SECONDS_STAFF, SESSION_IDLE_SECONDS_CLIENT)
 
 # E-mail -------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url(

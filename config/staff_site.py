@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 
@@ -9,3 +10,8 @@ class StaffSite(admin.AdminSite):
     site_title = f"{settings.SITE_NAME} staff"
     index_title = "Administration"
     enable_nav_sidebar = True
+
+    def login(self, request, extra_context=None):
+        # One sign-in for everyone: the admin's own form would skip allauth's rate
+        # limits and second factor, so /staff/login/ sends to allauth's (keeping next).
+        return secure_admin_login(super().login)(request, extra_context)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import signup_views
 from accounts import views as account_views
 from cart.admin import price_preview
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("finances/", include("billing.urls")),
     path("payments/", include("payments.urls")),
     path("", include("cart.urls")),
+    path("auth/signup/", signup_views.signup, name="account_signup"),
     path("auth/", include("allauth.urls")),
     path("staff/cart/price-preview/<int:plan_id>/", admin.site.admin_view(price_preview),
          name="cart_price_preview"),

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -67,15 +69,20 @@ PAGES = [
 
 
 def _sign_in(page, base: str, email: str) -> None:
-    login = "/staff/login/" if email.split("@")[0] in {"admin", "support", "accounting"} \
-        else "/auth/login/"
-    page.goto(base + login + ("?next=/staff/" if login == "/staff/login/" else ""))
-    if login == "/staff/login/":
-        page.fill("input[name=username]", email)
-    else:
-        page.fill("input[name=login]", email)
+    staff = email.split("@")[0] in {"admin", "support", "accounting"}
+    page.goto(base + "/auth/login/" + ("?next=/staff/" if staff else ""))
+    page.fill("input[name=login]", email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
+    page.click("form.form button[type=submit]")
+    if staff:
+        # The demo staff's second factor: the code `demo_totp` prints (manage.py of this
+        # checkout, the same database as the running platform).
+        page.wait_for_url("**/auth/2fa/authenticate/**")
+        code = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve().parents[1] / "manage.py"),
+             "demo_totp", email], capture_output=True, text=True, check=True).stdout.strip()
+        page.fill("input[name=code]", code)
+        page.click("form.form button[type=submit]")
 
 
 def _client_change_url(page, base: str, email: str) -> str:

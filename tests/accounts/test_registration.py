@@ -1,8 +1,10 @@
 import pytest
+from django.core import mail
 
 from accounts.models import ActionLog, Client, ClientUser, User
 from accounts.registration import provider_for_host
 from tests.factories.accounts import ProviderFactory, UserFactory
+from tests.signin import confirmation_link
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +43,11 @@ def test_signup_as_organisation(client, provider):
     assert Client.objects.get(name="Acme Ltd").kind == Client.Kind.ORGANISATION
 
 
-def test_signed_up_user_lands_in_the_client_area(client, provider):
-    client.post(SIGNUP, _form())
+def test_signed_up_user_confirms_the_address_and_lands_in_the_client_area(client, provider):
+    response = client.post(SIGNUP, _form())
+    assert response["Location"] == "/auth/confirm-email/"
 
+    client.post(confirmation_link("grace@example.com"))
     response = client.get("/")
     assert response.status_code == 200
     assert b"Grace Hopper" in response.content
@@ -52,8 +56,6 @@ def test_signed_up_user_lands_in_the_client_area(client, provider):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"email": "taken@example.com"}, "already registered"),
-        ({"email": "TAKEN@example.com"}, "already registered"),
         ({"name": ""}, "This field is required"),
         ({"email": "not-an-email"}, "Enter a valid email address"),
         ({"password2": "something-else-entirely"}, "same password"),
@@ -69,6 +71,23 @@ def test_bad_signup_shows_the_error_and_writes_nothing(client, provider, overrid
     assert response.status_code == 200
     assert message in response.content.decode()
     assert (User.objects.count(), Client.objects.count()) == (users, clients)
+
+
+@pytest.mark.parametrize("email", ["taken@example.com", "TAKEN@example.com"])
+def test_a_registered_address_gets_the_same_answer_as_a_new_one(client, provider, email):
+    """Sign-up does not tell who is a client: both answers are "check your mailbox"; the
+    owner of the registered address is told by e-mail that the account exists."""
+    UserFactory(email="taken@example.com")
+    users, clients = User.objects.count(), Client.objects.count()
+
+    taken = client.post(SIGNUP, _form(email=email))
+    client.logout()
+    fresh = client.post(SIGNUP, _form(email="new.client@example.com"))
+
+    assert (taken.status_code, taken["Location"]) == (fresh.status_code, fresh["Location"])
+    assert (User.objects.count(), Client.objects.count()) == (users + 1, clients + 1)
+    assert [m.subject for m in mail.outbox if "taken@example.com" in m.to] == [
+        "[testserver] Account Already Exists"]
 
 
 def test_signup_without_any_provider_is_refused(client, db):

@@ -3,6 +3,7 @@ from playwright.sync_api import expect
 
 from accounts.models import ClientUser, Payer
 from tests.factories.accounts import PASSWORD, ClientUserFactory, ProviderFactory
+from tests.signin import browser_confirm_email
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,6 +28,8 @@ def test_sign_up_lands_in_the_client_area(page, shoot):
     page.fill("input[name=password2]", "deep-Ocean-2026")
     shoot("sign-up")
     page.click("button[type=submit]")
+    expect(page.locator("body")).to_contain_text("Verify Your Email Address")
+    browser_confirm_email(page, "ops@bluewhale.example")
 
     expect(page.locator("h1")).to_contain_text("Welcome")
     expect(page.locator(".topbar")).to_contain_text("Blue Whale Hosting")

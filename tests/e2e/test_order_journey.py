@@ -16,6 +16,7 @@ from tests.celery_worker import running_worker
 from tests.factories.accounts import CompanyFactory, ProviderFactory
 from tests.factories.payments import PaymentMethodFactory
 from tests.factories.services import AddonFactory, AddonPriceFactory, PlanFactory
+from tests.signin import browser_confirm_email
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,6 +43,8 @@ def test_sign_up_top_up_order_activate_and_change(page, shoot, shop):
     page.fill("input[name=password1]", "long-Journey-2026")
     page.fill("input[name=password2]", "long-Journey-2026")
     page.click("button[type=submit]")
+    expect(page.locator("body")).to_contain_text("Verify Your Email Address")
+    browser_confirm_email(page, "journey@example.com")
     expect(page.locator("h1")).to_contain_text("Welcome")
 
     page.click(".topbar >> text=Add funds")

@@ -25,6 +25,7 @@ from tests.factories.accounts import (
 )
 from tests.factories.payments import PaymentMethodFactory
 from tests.factories.services import AddonFactory, AddonPriceFactory, PlanFactory
+from tests.signin import browser_sign_in, totp_secret
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,10 +113,7 @@ def test_a_pending_order_paid_with_a_saved_card_then_a_staff_refund(page, shoot,
     staff_context = browser.new_context(base_url=live_server.url,
                                         viewport={"width": 1280, "height": 860})
     staff = staff_context.new_page()
-    staff.goto("/staff/login/")
-    staff.fill("input[name=username]", accountant.email)
-    staff.fill("input[name=password]", PASSWORD)
-    staff.click("input[type=submit]")
+    browser_sign_in(staff, accountant.email, PASSWORD, secret=totp_secret(accountant))
     top_up = Payment.objects.get(purpose="topup")
     staff.goto(f"/staff/payments/payment/{top_up.pk}/change/")
     staff.click(".object-tools >> text=Refund")

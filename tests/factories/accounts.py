@@ -26,13 +26,30 @@ class UserFactory(DjangoModelFactory):
     password = factory.django.Password(PASSWORD)
 
 
+def _second_factor(user, create, extracted, **kwargs):
+    """Staff cannot open a staff screen without a second factor (accounts.signin): they
+    get a TOTP authenticator, unless made with ``second_factor=False``."""
+    if create and extracted is not False:
+        from tests.signin import totp_add
+
+        totp_add(user)
+
+
 class StaffFactory(UserFactory):
+    class Meta:
+        skip_postgeneration_save = True
+
     is_staff = True
+    second_factor = factory.PostGeneration(_second_factor)
 
 
 class AdminFactory(UserFactory):
+    class Meta:
+        skip_postgeneration_save = True
+
     is_staff = True
     is_superuser = True
+    second_factor = factory.PostGeneration(_second_factor)
 
 
 class DepartmentFactory(DjangoModelFactory):
