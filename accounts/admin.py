@@ -1,3 +1,5 @@
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
@@ -25,6 +27,11 @@ from accounts.models import (
 from accounts.notifications import DEFAULT_TEMPLATES
 
 admin.site.unregister(Group)
+# Second factors and sessions are the users' own (their secrets and devices): staff reset a
+# factor through the user's page (named right, re-authentication, logged), never by
+# editing or reading these rows.
+admin.site.unregister(Authenticator)
+admin.site.unregister(UserSession)
 
 
 @admin.register(User)

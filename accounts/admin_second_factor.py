@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from allauth.account.decorators import reauthentication_required
 from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import messages
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from accounts.reauth import reauthentication_required
 from accounts.second_factor import can_reset_second_factor, second_factor_reset
 
 

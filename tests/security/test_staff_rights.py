@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from djmoney.money import Money
 
-from accounts.models import Client, MessageTemplate
+from accounts.models import Client, MessageTemplate, User
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
 from billing.models import (
     AccountKind,
@@ -71,6 +71,7 @@ NEVER_CHANGED = {"accounts.actionlog", "accounts.notification", "services.servic
 CUSTOM_VIEWS = {
     ("accounts_client_enter", ()): ("accounts.impersonate_client", 302),
     ("auth_user_password_change", ()): ("accounts.change_user", 200),
+    ("accounts_user_reset_second_factor", ()): ("accounts.reset_second_factor", 200),
     ("services_service_do", (("action", "activate"),)): ("services.change_service", 302),
     ("services_service_billing", (("action", "transfer"),)):
         ("services.transfer_service", 200),
@@ -125,6 +126,10 @@ def _expected_standard(perms, label: str, kind: str) -> int:
 def _object_for(model):
     if model is LedgerAccount:
         return LedgerAccount.objects.filter(kind=AccountKind.CLIENT).order_by("pk").first()
+    if model is User:
+        # A client's user: a staff member's own pages (the second factor's reset) are for
+        # administrators only, which the department walk is not about.
+        return User.objects.filter(is_staff=False).order_by("pk").first()
     if model is Service:
         return Service.objects.exclude(status="deleted").order_by("pk").first()
     return model._default_manager.order_by("pk").first()
