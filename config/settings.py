@@ -51,6 +51,19 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _field_encryption_keys() -> list[str]:
+    keys = env.list("FIELD_ENCRYPTION_KEY", default=[])
+    key_file = env("FIELD_ENCRYPTION_KEY_FILE", default="")
+    if not keys and key_file:
+        keys = [key.strip() for key in Path(key_file).read_text().split(",") if key.strip()]
+    return keys
+
+
+# Keys that encrypt secrets stored in the database (core/encryption.py): the first
+# encrypts, all decrypt. Empty: one derived from SECRET_KEY (the embedded setup).
+FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -67,6 +80,8 @@ INSTALLED_APPS = [
     "sequences.apps.SequencesConfig",
     "allauth",
     "allauth.account",
+    "pgtrigger",
+    "pghistory",
     "config",
     "core",
     "accounts",
@@ -76,6 +91,7 @@ INSTALLED_APPS = [
     "cart",
     "engine",
     "support",
+    "history",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +107,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.ClientAreaMiddleware",
+    # After the client area's: the history's context names the impersonating staff member.
+    "history.middleware.HistoryMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

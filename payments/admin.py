@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
 from core.money import format_money, plain_amount
 from payments import processing
-from payments.forms import RefundForm
+from payments.forms import PaymentMethodForm, RefundForm
 from payments.gateways import gateway_for
 from payments.models import (
     Payment,
@@ -25,6 +25,7 @@ from payments.refunds import refund_ask, refund_payment, refundable
 
 @admin.register(PaymentMethod)
 class PaymentMethodAdmin(StaffModelAdmin):
+    form = PaymentMethodForm
     list_display = ["name", "company", "gateway", "currency", "minimum", "maximum",
                     "fee_percent", "for_topup", "for_direct_payment", "can_save", "is_enabled"]
     list_filter = ["company", "gateway", "currency", "is_enabled"]

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class HistoryConfig(AppConfig):
+    """The history of changes: PostgreSQL triggers record every row change of the tracked
+    models (history/models.py) with the request that made it; staff read it on each
+    object's page. The top layer: it may import every app, and none imports it."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "history"
+    verbose_name = _("History of changes")
+
+    def ready(self) -> None:
+        from history import staff_pages
+
+        staff_pages.attach_to_admins()

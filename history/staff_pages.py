@@ -1,0 +1,2 @@
+def attach_to_admins() -> None:
+    pass
