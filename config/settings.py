@@ -290,6 +290,10 @@ LOGGING = {
     },
 }
 
+# The history of changes (history/): events stamped when they happen, not when their
+# transaction began, so that one transaction's changes keep their order.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
+
 # Domain settings ------------------------------------------------------------------------
 SITE_NAME = env("SITE_NAME", default="OpenBill")
 # Staff with the right may enter the client area as a client; the session remembers

@@ -47,6 +47,9 @@ class HistoryAccess(models.Model):
         default_permissions = ()
         permissions = [("view_events", _("Can see the history of changes"))]
 
+    def __str__(self) -> str:
+        return str(_("History of changes"))
+
 
 def _track(proxy_name: str, model: type[models.Model], *trackers, **options):
     """Track ``model`` through a proxy of it in this app, into ``<Name>Event``."""

@@ -5,7 +5,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import AmountField
-from payments.models import PaymentPurpose
+from payments.models import PaymentMethod, PaymentPurpose
 from payments.processing import PaymentError, check_limits, methods_for
 
 FORM_EXPIRED = _("This form has expired: reload the page and send it again.")
@@ -108,7 +108,10 @@ class PaymentMethodForm(forms.ModelForm):
                                                required=False)
 
     class Meta:
-        fields = "__all__"
+        model = PaymentMethod
+        fields = ["company", "name", "gateway", "currency", "minimum", "maximum",
+                  "fee_percent", "fee_fixed", "for_topup", "for_direct_payment", "can_save",
+                  "is_enabled", "settings", "position"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
