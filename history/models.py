@@ -59,7 +59,7 @@ def _track(proxy_name: str, model: type[models.Model], *trackers, **options):
                                   "default_permissions": ()}),
     })
     return pghistory.track(*trackers, model_name=f"{proxy_name}Event", app_label="history",
-                           append_only=True, **options)(proxy)
+                           **options)(proxy)
 
 
 TrackedClient = _track("Client", Client, *row_changes())

@@ -5,7 +5,9 @@ object's page only with the right to."""
 import datetime
 from decimal import Decimal
 
+import pghistory.models
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
@@ -128,11 +130,25 @@ def test_a_password_hash_never_enters_the_history():
 ])
 def test_events_cannot_be_updated_or_deleted(statement):
     ServiceFactory()
-    with pytest.raises(DatabaseError, match="Cannot update or delete"), \
+    assert ServiceEvent.objects.count() == 1
+    with pytest.raises(DatabaseError, match="append-only"), \
             transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
 
     assert ServiceEvent.objects.count() == 1
+
+
+def test_every_event_table_is_append_only():
+    """A model tracked later gets its table's trigger too (history/migrations/0002)."""
+    tables = {model._meta.db_table for model in apps.get_app_config("history").get_models()
+              if issubclass(model, pghistory.models.Event)}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgrelid::regclass::text FROM pg_trigger "
+                       "WHERE tgname LIKE '%%_append_only' AND NOT tgisinternal")
+        guarded = {table for (table,) in cursor.fetchall()}
+
+    assert len(tables) == 14
+    assert tables <= guarded
 
 
 # The staff page ---------------------------------------------------------------------
