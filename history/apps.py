@@ -12,6 +12,9 @@ class HistoryConfig(AppConfig):
     verbose_name = _("History of changes")
 
     def ready(self) -> None:
-        from history import staff_pages
+        from django.db.models.signals import post_migrate
+
+        from history import functions, staff_pages
 
         staff_pages.attach_to_admins()
+        post_migrate.connect(functions.install_after_migrate, sender=self)

@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pghistory.models
+import pgtrigger
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
@@ -149,6 +150,33 @@ def test_every_event_table_is_append_only():
 
     assert len(tables) == 14
     assert tables <= guarded
+
+
+def test_the_triggers_open_no_subtransaction_per_row():
+    """An exception block per row would overflow PostgreSQL's subtransaction cache in the
+    clock's bulk updates (history/functions.py); pgtrigger rewrites its function with
+    every trigger it installs, so this holds only if ours is installed after it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proname, prosrc FROM pg_proc WHERE proname IN "
+                       "('_pgtrigger_should_ignore', '_pgh_attach_context')")
+        functions = dict(cursor.fetchall())
+
+    assert set(functions) == {"_pgtrigger_should_ignore", "_pgh_attach_context"}
+    assert not [name for name, source in functions.items() if "EXCEPTION" in source.upper()]
+
+
+def test_pgtrigger_ignore_still_means_what_it_says():
+    service = ServiceFactory(expires_on=datetime.date(2026, 12, 1))
+    trigger = next(t for t in pgtrigger.registered() if t[0]._meta.db_table ==
+                   "services_service" and t[1].name == "update_update")[1]
+
+    with pgtrigger.ignore(f"history.Service:{trigger.name}"):
+        Service.objects.filter(pk=service.pk).update(expires_on=datetime.date(2027, 1, 1))
+    Service.objects.filter(pk=service.pk).update(expires_on=datetime.date(2028, 1, 1))
+
+    assert list(ServiceEvent.objects.filter(pgh_obj_id=service.pk).order_by("pgh_id")
+                .values_list("expires_on", flat=True)) == [datetime.date(2026, 12, 1),
+                                                           datetime.date(2028, 1, 1)]
 
 
 # The staff page ---------------------------------------------------------------------
