@@ -132,8 +132,12 @@ def _display(event: models.Model, f: models.Field, names: dict) -> str:
         if key not in names:
             # The row may be gone: events keep ids, not foreign keys.
             target = f.related_model._default_manager.filter(pk=value).first()
-            names[key] = f"{target} (#{value})" if target is not None else f"#{value}"
+            label = str(target) if target is not None else ""
+            names[key] = (label if f"#{value}" in label
+                          else f"{label} (#{value})" if label else f"#{value}")
         return names[key]
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
     if f.choices:
         return str(dict(f.flatchoices).get(value, value))
     return str(value)
