@@ -61,6 +61,14 @@ def reencrypt(token: str) -> str:
     return _fernet(_keys()).rotate(token.encode()).decode()
 
 
+class Decrypted(str):
+    """A secret as read from the database, remembering its token: saved unchanged, it is
+    written back as it was (a Fernet token is new at each encryption, so the row would
+    otherwise change, and look like a new secret, at every save)."""
+
+    token: str = ""
+
+
 class EncryptedTextField(models.TextField):
     """Plain text in Python, a Fernet token in the database; the empty string stays empty
     (it means "not set"). It cannot be searched, and no form shows it
@@ -73,8 +81,14 @@ class EncryptedTextField(models.TextField):
         super().__init__(*args, **kwargs)
 
     def from_db_value(self, value, expression, connection):
-        return decrypt(value) if value else value
+        if not value:
+            return value
+        plain = Decrypted(decrypt(value))
+        plain.token = value
+        return plain
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
+        if isinstance(value, Decrypted) and value.token:
+            return value.token
         return encrypt(value) if value else value

@@ -26,6 +26,7 @@ from payments.refunds import refund_ask, refund_payment, refundable
 @admin.register(PaymentMethod)
 class PaymentMethodAdmin(StaffModelAdmin):
     form = PaymentMethodForm
+    readonly_fields = ["secrets_changed_at"]
     list_display = ["name", "company", "gateway", "currency", "minimum", "maximum",
                     "fee_percent", "for_topup", "for_direct_payment", "can_save", "is_enabled"]
     list_filter = ["company", "gateway", "currency", "is_enabled"]

@@ -52,6 +52,10 @@ class PaymentMethod(models.Model):
     webhook_secret = EncryptedTextField(
         _("webhook signing secret"),
         help_text=_("Sandbox: derived from the site's secret key when not set."))
+    # Set by PostgreSQL whenever a secret changes (payments/0003), so the history of
+    # changes says who replaced a secret, and when, without holding it.
+    secrets_changed_at = models.DateTimeField(_("secrets last changed"), null=True,
+                                              blank=True, editable=False)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

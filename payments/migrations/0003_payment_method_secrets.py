@@ -7,6 +7,32 @@ from django.db import migrations, models
 SECRETS = ("secret_key", "webhook_secret")
 
 
+# Whatever writes a secret (the staff form, a shell, a script), the row says when; the
+# history of changes records that moment with who did it, never the secret.
+SECRETS_CHANGED = """
+CREATE FUNCTION payments_secrets_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.secret_key <> '' OR NEW.webhook_secret <> '' THEN
+            NEW.secrets_changed_at := clock_timestamp();
+        END IF;
+    ELSIF NEW.secret_key IS DISTINCT FROM OLD.secret_key
+          OR NEW.webhook_secret IS DISTINCT FROM OLD.webhook_secret THEN
+        NEW.secrets_changed_at := clock_timestamp();
+    ELSE
+        NEW.secrets_changed_at := OLD.secrets_changed_at;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER payments_secrets_changed BEFORE INSERT OR UPDATE ON payments_paymentmethod
+    FOR EACH ROW EXECUTE FUNCTION payments_secrets_changed();
+"""
+DROP_SECRETS_CHANGED = """
+DROP TRIGGER IF EXISTS payments_secrets_changed ON payments_paymentmethod;
+DROP FUNCTION IF EXISTS payments_secrets_changed();
+"""
+
+
 def secrets_to_encrypted_fields(apps, schema_editor):
     PaymentMethod = apps.get_model("payments", "PaymentMethod")
     for method in PaymentMethod.objects.all():
@@ -52,5 +78,11 @@ class Migration(migrations.Migration):
             name='settings',
             field=models.JSONField(blank=True, default=dict, help_text='Options of the gateway (no secrets: those have fields of their own).'),
         ),
+        migrations.AddField(
+            model_name='paymentmethod',
+            name='secrets_changed_at',
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='secrets last changed'),
+        ),
         migrations.RunPython(secrets_to_encrypted_fields, secrets_back_to_settings),
+        migrations.RunSQL(SECRETS_CHANGED, DROP_SECRETS_CHANGED),
     ]

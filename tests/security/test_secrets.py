@@ -16,6 +16,7 @@ from django.test import override_settings
 
 from core.encryption import derived_key
 from history.models import PaymentMethodEvent
+from history.selectors import object_changes
 from payments.gateways import gateway_for
 from payments.gateways.stripe import StripeGateway
 from payments.models import Gateway, Payment, PaymentMethod
@@ -179,3 +180,22 @@ def test_the_migration_moves_plain_secrets_from_the_options_into_encrypted_field
     method.refresh_from_db()
     assert (method.secret_key, method.webhook_secret) == (SECRET, WEBHOOK)
     assert method.settings == {"refuse_refunds": True}
+
+
+def test_the_history_says_who_changed_a_secret_and_when_without_it(staff_client):
+    method = PaymentMethodFactory(gateway=Gateway.STRIPE, secret_key=SECRET)
+    changed_at = PaymentMethod.objects.get(pk=method.pk).secrets_changed_at
+
+    staff_client.post(_url(method), _form_data(method, name="Renamed"))  # secrets kept
+    kept = PaymentMethod.objects.get(pk=method.pk)
+    staff_client.post(_url(method), _form_data(method, name="Renamed",
+                                               replace_secret_key="sk_live_rotated"))
+    replaced = PaymentMethod.objects.get(pk=method.pk)
+
+    assert changed_at is not None
+    assert (kept.name, kept.secrets_changed_at) == ("Renamed", changed_at)
+    assert replaced.secrets_changed_at > changed_at
+    latest = object_changes(replaced)[0]
+    assert [f.label for f in latest.fields] == ["secrets last changed"]
+    assert latest.url.endswith(_url(method))
+
