@@ -4,6 +4,7 @@ key from the environment, never sent back to a browser, and still work for the g
 import hashlib
 import hmac
 import importlib
+import io
 import json
 import time
 
@@ -11,6 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
@@ -199,3 +201,15 @@ def test_the_history_says_who_changed_a_secret_and_when_without_it(staff_client)
     assert [f.label for f in latest.fields] == ["secrets last changed"]
     assert latest.url.endswith(_url(method))
 
+
+
+def test_rotating_the_key_re_encrypts_every_secret_under_the_new_one():
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    with override_settings(FIELD_ENCRYPTION_KEYS=[old]):
+        method = PaymentMethodFactory(secret_key=SECRET, webhook_secret=WEBHOOK)
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new, old]):
+        call_command("rotate_secrets", stdout=io.StringIO())
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new]):  # the old key gone
+        fresh = PaymentMethod.objects.get(pk=method.pk)
+
+    assert (fresh.secret_key, fresh.webhook_secret) == (SECRET, WEBHOOK)
