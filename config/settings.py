@@ -51,6 +51,19 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _field_encryption_keys() -> list[str]:
+    keys = env.list("FIELD_ENCRYPTION_KEY", default=[])
+    key_file = env("FIELD_ENCRYPTION_KEY_FILE", default="")
+    if not keys and key_file:
+        keys = [key.strip() for key in Path(key_file).read_text().split(",") if key.strip()]
+    return keys
+
+
+# Keys that encrypt secrets stored in the database (core/encryption.py): the first
+# encrypts, all decrypt. Empty: one derived from SECRET_KEY (the embedded setup).
+FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -69,6 +82,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "pgtrigger",
+    "pghistory",
     "config",
     "core",
     "accounts",
@@ -78,6 +93,7 @@ INSTALLED_APPS = [
     "cart",
     "engine",
     "support",
+    "history",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +112,8 @@ MIDDLEWARE = [
     "accounts.signin.IdleTimeoutMiddleware",
     "accounts.middleware.ClientAreaMiddleware",
     "accounts.signin.RequireSecondFactorMiddleware",
+    # After the client area's: the history's context names the impersonating staff member.
+    "history.middleware.HistoryMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -317,6 +335,10 @@ LOGGING = {
         "xhtml2pdf": {"level": "ERROR"},
     },
 }
+
+# The history of changes (history/): events stamped when they happen, not when their
+# transaction began, so that one transaction's changes keep their order.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
 
 # Domain settings ------------------------------------------------------------------------
 SITE_NAME = env("SITE_NAME", default="OpenBill")

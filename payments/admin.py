@@ -9,7 +9,7 @@ from accounts.admin_base import ReadOnlyStaffAdmin, ReauthenticatedWritesAdmin, 
 from accounts.reauth import require_reauthentication
 from core.money import format_money, plain_amount
 from payments import processing
-from payments.forms import RefundForm
+from payments.forms import PaymentMethodForm, RefundForm
 from payments.gateways import gateway_for
 from payments.models import (
     Payment,
@@ -29,6 +29,8 @@ class PaymentMethodAdmin(ReauthenticatedWritesAdmin):
     """Payment methods hold gateway keys and decide where money goes: every change needs a
     fresh re-authentication."""
 
+    form = PaymentMethodForm
+    readonly_fields = ["secrets_changed_at"]
     list_display = ["name", "company", "gateway", "currency", "minimum", "maximum",
                     "fee_percent", "for_topup", "for_direct_payment", "can_save", "is_enabled"]
     list_filter = ["company", "gateway", "currency", "is_enabled"]

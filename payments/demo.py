@@ -32,8 +32,7 @@ def seed() -> None:
                    minimum=Decimal("20.00"))
     _method(eu, "Card (sandbox)", Gateway.SANDBOX, "EUR", can_save=True, position=1)
     _method(eu, "Bank transfer (SEPA)", Gateway.BANK_TRANSFER, "EUR", position=2)
-    _method(us, "Stripe (set your keys)", Gateway.STRIPE, "USD", is_enabled=False, position=3,
-            settings={"secret_key": "", "webhook_secret": ""})
+    _method(us, "Stripe (set your keys)", Gateway.STRIPE, "USD", is_enabled=False, position=3)
 
     client = Client.objects.get(email="client@example.com")
     if client.payments.exists():

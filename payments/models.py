@@ -16,6 +16,7 @@ from djmoney.money import Money
 
 from accounts.models import Client, Company
 from billing.models import CreditNote, Invoice, Transaction, amount_field
+from core.encryption import EncryptedTextField
 from core.money import AMOUNT_CEILING, round_money
 
 
@@ -43,9 +44,18 @@ class PaymentMethod(models.Model):
     for_direct_payment = models.BooleanField("for paying services directly", default=True)
     can_save = models.BooleanField("client may save it", default=False)
     is_enabled = models.BooleanField(default=True)
-    settings = models.JSONField(default=dict, blank=True,
-                                help_text='Stripe: {"secret_key": ..., "webhook_secret": ...}. '
-                                          'Sandbox: {"webhook_secret": ...}.')
+    settings = models.JSONField(
+        default=dict, blank=True,
+        help_text=_("Options of the gateway (no secrets: those have fields of their own)."))
+    # Encrypted at rest, never shown back: staff only set or replace them.
+    secret_key = EncryptedTextField(_("gateway secret key"))
+    webhook_secret = EncryptedTextField(
+        _("webhook signing secret"),
+        help_text=_("Sandbox: derived from the site's secret key when not set."))
+    # Set by PostgreSQL whenever a secret changes (payments/0003), so the history of
+    # changes says who replaced a secret, and when, without holding it.
+    secrets_changed_at = models.DateTimeField(_("secrets last changed"), null=True,
+                                              blank=True, editable=False)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

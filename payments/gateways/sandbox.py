@@ -49,7 +49,7 @@ _STATUS = {
 
 
 def webhook_secret(method) -> str:
-    configured = (method.settings or {}).get("webhook_secret")
+    configured = method.webhook_secret
     if configured:
         return configured
     return hmac.new(settings.SECRET_KEY.encode(), f"sandbox-webhook-{method.pk}".encode(),

@@ -75,7 +75,7 @@ class StripeGateway(PaymentGateway):
     http_client: ClassVar[stripe.HTTPClient | None] = None
 
     def _client(self) -> stripe.StripeClient:
-        key = (self.method.settings or {}).get("secret_key")
+        key = self.method.secret_key
         if not key:
             raise GatewayError("This Stripe method has no secret key configured.")
         return stripe.StripeClient(key, http_client=self.http_client, max_network_retries=2)
@@ -156,7 +156,7 @@ class StripeGateway(PaymentGateway):
                              message="Cancelled by the client.")
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:
-        secret = (self.method.settings or {}).get("webhook_secret")
+        secret = self.method.webhook_secret
         if not secret:
             raise WebhookRejected("No webhook secret configured for this method.")
         try:

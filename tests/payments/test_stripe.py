@@ -57,8 +57,7 @@ def stripe_api(monkeypatch):
 def card_method():
     client = ClientFactory()
     method = PaymentMethodFactory(provider=client.provider, gateway=Gateway.STRIPE,
-                                  settings={"secret_key": "sk_test_offline",
-                                            "webhook_secret": WEBHOOK_SECRET})
+                                  secret_key="sk_test_offline", webhook_secret=WEBHOOK_SECRET)
     return client, method
 
 
