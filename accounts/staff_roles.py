@@ -32,6 +32,7 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("services.serviceusage", VIEW, ADD, CHANGE),
         "accounts.impersonate_client",
         "accounts.reset_second_factor",
+        "history.view_events",  # of what the department may see anyway
     ],
     "Accounting": [
         *_model_perms("accounts.client", VIEW, CHANGE),
@@ -62,6 +63,7 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("payments.refund", VIEW, ADD),
         *_model_perms("payments.savedpaymentmethod", VIEW),
         *_model_perms("payments.webhookevent", VIEW),
+        "history.view_events",
     ],
     "Sales": [
         *_model_perms("accounts.client", VIEW, ADD, CHANGE),
@@ -69,6 +71,7 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("accounts.clientuser", VIEW),
         *_model_perms("services.service", VIEW),
         "accounts.impersonate_client",
+        "history.view_events",
     ],
 }
 

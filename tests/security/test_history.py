@@ -28,6 +28,7 @@ from services.models import PlanPrice, Service
 from tests.factories.accounts import AdminFactory, StaffFactory, UserFactory
 from tests.factories.payments import PaymentMethodFactory
 from tests.factories.services import PlanFactory, ServiceFactory
+from tests.reauth import sign_in_fresh
 
 pytestmark = pytest.mark.django_db
 
@@ -223,7 +224,7 @@ def test_staff_without_the_rights_get_403(client, codenames):
 def test_a_change_through_the_staff_panel_is_recorded_with_its_request(client):
     method = PaymentMethodFactory(name="Card", fee_percent=Decimal("0"))
     admin = AdminFactory()
-    client.force_login(admin)
+    sign_in_fresh(client, admin)  # payment methods are changed only after re-authenticating
     data = {field: value for field, value in [
         ("company", method.company_id), ("name", "Card"), ("gateway", method.gateway),
         ("currency", method.currency), ("minimum", "5.00"), ("maximum", "1000.00"),

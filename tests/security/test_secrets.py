@@ -25,6 +25,7 @@ from payments.models import Gateway, Payment, PaymentMethod
 from tests.factories.accounts import AdminFactory
 from tests.factories.payments import PaymentMethodFactory
 from tests.payments.test_stripe import RecordedStripe
+from tests.reauth import sign_in_fresh
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +104,7 @@ def _form_data(method, **changes):
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(AdminFactory())
+    sign_in_fresh(client, AdminFactory())  # payment methods change after re-authenticating
     return client
 
 

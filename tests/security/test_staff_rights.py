@@ -116,7 +116,9 @@ def _expected_standard(perms, label: str, kind: str) -> int:
     can_look = _has(perms, f"{app}.view_{model}") or (
         _has(perms, f"{app}.change_{model}") and label not in NEVER_CHANGED)
     allowed = {
-        "changelist": can_look, "change": can_look, "history": can_look,
+        "changelist": can_look, "change": can_look,
+        # An object's history of changes: who may see the object and histories at all.
+        "history": can_look and _has(perms, "history.view_events"),
         "add": label not in NEVER_ADDED and _has(perms, f"{app}.add_{model}"),
         "delete": label not in NEVER_DELETED and _has(perms, f"{app}.delete_{model}"),
     }[kind]
