@@ -6,6 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.signin import device_token_for
+from core.encryption import decrypt, encrypt
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -57,3 +58,11 @@ class AccountAdapter(DefaultAccountAdapter):
 class MFAAdapter(DefaultMFAAdapter):
     def get_totp_issuer(self) -> str:
         return settings.SITE_NAME
+
+    # The TOTP secret and the recovery codes' seed are secrets at rest like the gateways'
+    # keys: stored as Fernet tokens under the same keys (core.encryption).
+    def encrypt(self, text: str) -> str:
+        return encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return decrypt(encrypted_text)

@@ -214,3 +214,23 @@ def test_rotating_the_key_re_encrypts_every_secret_under_the_new_one():
         fresh = PaymentMethod.objects.get(pk=method.pk)
 
     assert (fresh.secret_key, fresh.webhook_secret) == (SECRET, WEBHOOK)
+
+
+def test_second_factor_secrets_are_stored_encrypted(db):
+    """A TOTP key is a secret at rest like a gateway's: the row holds no plaintext, and the
+    code computed from it still signs in (tests.signin reads it back through allauth)."""
+    from allauth.mfa.models import Authenticator
+    from django.db import connection
+
+    from tests.factories.accounts import StaffFactory
+    from tests.signin import totp_secret
+
+    staff = StaffFactory()
+    secret = totp_secret(staff)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data::text FROM mfa_authenticator WHERE user_id = %s",
+                       [staff.pk])
+        stored = cursor.fetchone()[0]
+    assert len(secret) >= 16
+    assert secret not in stored
+    assert Authenticator.objects.filter(user=staff).exists()
