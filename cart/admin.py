@@ -13,6 +13,7 @@ from cart.models import (
     PromoRedemption,
 )
 from cart.pricing import ItemError, ItemSpec, quote
+from core.forms import parse_id
 from services.models import AddonKind, TariffPlan
 from services.pricing import AddonValue
 
@@ -67,7 +68,7 @@ def price_preview(request, plan_id: int):
     """Staff price preview: what a plan costs a given client (or none) for each period, by
     the same pricing function as the cart and checkout."""
     plan = get_object_or_404(TariffPlan, pk=plan_id)
-    client = Client.objects.filter(pk=request.GET.get("client") or 0).first() \
+    client = Client.objects.filter(pk=parse_id(request.GET.get("client")) or 0).first() \
         or Client.objects.filter(provider=plan.provider).first()
     rows = []
     values = {a.pk: AddonValue(a.default_value or a.minimum) for a in plan.addons.exclude(

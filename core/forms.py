@@ -36,6 +36,15 @@ def parse_quantity(raw: object, *, label: str = "", max_digits: int = 14,
     return Decimal(f"{match['whole']}.{fraction or '0'}")
 
 
+def parse_id(raw: object) -> int | None:
+    """A row id from a query string (``?client=12``): ASCII digits within a bigint, else
+    None (``str.isdigit`` also takes "²", which ``int`` refuses)."""
+    text = "" if raw is None else str(raw).strip()
+    if not re.fullmatch(r"[0-9]{1,18}", text, re.ASCII):
+        return None
+    return int(text)
+
+
 class QuantityField(forms.DecimalField):
     """A quantity typed by a person, read by ``parse_quantity``."""
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
-from datetime import timezone as tz
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -25,7 +24,7 @@ from tests.factories.accounts import ClientUserFactory, PayerFactory
 from tests.factories.billing import top_up
 from tests.factories.services import ServiceFactory
 
-NOW = datetime(2027, 3, 10, 12, tzinfo=tz.utc)
+NOW = datetime(2027, 3, 10, 12, tzinfo=UTC)
 
 
 @dataclass
