@@ -3,6 +3,7 @@ and which fields it sends, with their values as the page fills them."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -20,6 +21,7 @@ class Form:
     action: str
     method: str
     fields: list[FormField] = field(default_factory=list)
+    htmx_values: dict[str, str] | None = None  # hx-vals of an htmx form (its live preview)
 
     def defaults(self) -> dict[str, list[str]]:
         """What a browser sends when the form is submitted untouched."""
@@ -47,6 +49,12 @@ class _Parser(HTMLParser):
             action = a.get("hx-post") or a.get("action") or self.page_url
             method = "post" if a.get("hx-post") else (a.get("method") or "get").lower()
             self._form = Form(action, method)
+            if a.get("hx-post"):
+                try:
+                    values = json.loads(a.get("hx-vals") or "{}")
+                except ValueError:
+                    values = {}
+                self._form.htmx_values = {k: str(v) for k, v in values.items()}
             self.forms.append(self._form)
         elif self._form is None or "name" not in a or "disabled" in a:
             return

@@ -114,7 +114,11 @@ def _fuzz_page(http, url: str, picks) -> None:
         sent[item.name] = [value]
     target = form.action if form.action.startswith("/") else url
     send = http.post if form.method == "post" else http.get
-    response = send(target, sent)
+    headers = {}
+    if form.htmx_values is not None and form_index % 2:  # as htmx sends it while typing
+        sent |= {k: [v] for k, v in form.htmx_values.items()}
+        headers["HTTP_HX_REQUEST"] = "true"
+    response = send(target, sent, **headers)
     assert response.status_code != 500, f"{form.method.upper()} {target} with {sent!r:.2000}"
     _assert_escaped(response, f"{form.method.upper()} {target}")
     if response.status_code in (301, 302, 303):  # stored: show the pages that list it
