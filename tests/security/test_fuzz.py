@@ -13,7 +13,10 @@ from django.urls import NoReverseMatch
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.factories.accounts import AdminFactory
+from tests.factories.accounts import AdminFactory, ClientGroupFactory, DepartmentFactory
+from tests.factories.billing import TaxRateFactory
+from tests.factories.cart import AgreementFactory, GroupDiscountFactory, PromoCodeFactory
+from tests.factories.services import EnumerationItemFactory, UsageFactory
 from tests.security.forms_html import Form, page_forms
 from tests.security.urlwalk import (
     NOT_CLIENT_OWNED,
@@ -161,8 +164,18 @@ def test_client_area_forms_survive_hostile_input(client_a, world_a, route, picks
 
 
 @pytest.fixture
-def superuser_client(client, world_a):
+def superuser_client(client, world_a, company):
+    """An administrator, with a row of the catalog's and settings' models besides the
+    client's, so that their change forms open."""
     client.force_login(AdminFactory())
+    DepartmentFactory()
+    group = ClientGroupFactory()
+    GroupDiscountFactory(group=group)
+    EnumerationItemFactory()
+    TaxRateFactory(company=company)
+    PromoCodeFactory()
+    AgreementFactory()
+    UsageFactory(service=world_a.service)
     return client
 
 
