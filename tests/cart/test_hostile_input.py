@@ -76,3 +76,4 @@ def test_removing_another_client_s_cart_item_is_404(owner_client, vps_plan):
 
     assert response.status_code == 404
     assert CartItem.objects.filter(pk=item.pk).exists()
+
