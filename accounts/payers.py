@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils.translation import gettext as _
 
 from accounts.actionlog import log_action
 from accounts.models import Client, Payer, User
@@ -50,6 +52,10 @@ def payer_set_default(*, payer: Payer, actor: User, request=None) -> Payer:
     return payer
 
 
+class PayerInUse(Exception):
+    """A payer named on issued documents stays: the documents keep pointing at it."""
+
+
 @transaction.atomic
 def payer_delete(*, payer: Payer, actor: User, request=None) -> None:
     """Delete a payer; if it was the default, the oldest remaining payer takes its place."""
@@ -58,7 +64,12 @@ def payer_delete(*, payer: Payer, actor: User, request=None) -> None:
                details={"name": payer.name})
     was_default = payer.is_default
     client_id = payer.client_id
-    payer.delete()
+    try:
+        payer.delete()
+    except ProtectedError as error:  # the log row above goes with the rollback
+        raise PayerInUse(_("“%(name)s” is named on invoices or other documents and cannot "
+                           "be deleted; change the default payer instead.")
+                         % {"name": payer.name}) from error
     if was_default:
         successor = Payer.objects.filter(client_id=client_id).order_by("created_at").first()
         if successor is not None:

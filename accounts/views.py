@@ -127,8 +127,12 @@ def payer_make_default(request, pk: int):
 @client_area(Area.FINANCES, Access.MANAGE)
 def payer_delete(request, pk: int):
     payer = payer_get(client=request.client_context.client, pk=pk)
-    payers.payer_delete(payer=payer, actor=request.user, request=request)
-    messages.success(request, f"Payer “{payer.name}” was deleted.")
+    try:
+        payers.payer_delete(payer=payer, actor=request.user, request=request)
+    except payers.PayerInUse as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Payer “{payer.name}” was deleted.")
     return _payers_response(request)
 
 

@@ -35,6 +35,7 @@ from billing.selectors import (
     invoice_list,
     promised_payment_offer,
 )
+from core.forms import parse_id
 from core.money import format_money, plain_amount
 from services.selectors import service_get
 
@@ -139,9 +140,10 @@ def _service_filter(request):
     raw = request.GET.get("service", "")
     if not raw:
         return None
-    if not raw.isdigit():
+    pk = parse_id(raw)
+    if pk is None:
         raise Http404("No such service.")
-    return service_get(client=request.client_context.client, pk=int(raw))
+    return service_get(client=request.client_context.client, pk=pk)
 
 
 @client_area(Area.FINANCES)

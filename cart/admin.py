@@ -21,6 +21,7 @@ from cart.models import (
 )
 from cart.pricing import ItemError, ItemSpec, quote
 from cart.staff_renewal import RenewalRefused, staff_renewal_pay, staff_renewal_quote
+from core.forms import parse_id
 from core.money import format_money
 from services.admin import SERVICE_BILLING_ACTIONS, BillingAction
 from services.admin import ServiceAdmin as ServicesServiceAdmin
@@ -134,7 +135,7 @@ def price_preview(request, plan_id: int):
     plan = get_object_or_404(TariffPlan, pk=plan_id)
     client = None
     if request.user.has_perm("accounts.view_client"):
-        client = Client.objects.filter(pk=_client_id(request.GET.get("client")),
+        client = Client.objects.filter(pk=parse_id(request.GET.get("client")) or 0,
                                        provider=plan.provider).first()
     client = client or Client.objects.filter(provider=plan.provider).first()
     rows = []
@@ -153,5 +154,3 @@ def price_preview(request, plan_id: int):
         "title": f"Price preview of {plan.name}"})
 
 
-def _client_id(text: str | None) -> int:
-    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 12 else 0

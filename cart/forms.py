@@ -12,6 +12,7 @@ from djmoney.money import Money
 
 from cart.models import Agreement
 from cart.order_payments import PayChoice, PayPlan, pay_plan, plan_refusal
+from core.forms import QuantityField
 from core.money import format_money
 from payments.forms import key_field
 from payments.models import PaymentMethod, PaymentPurpose, SavedPaymentMethod
@@ -31,7 +32,7 @@ def addon_fields(plan: TariffPlan, current: dict | None = None) -> dict[str, for
         name, value = f"addon_{addon.pk}", current.get(addon.pk)
         unit = f" ({addon.unit.symbol})" if addon.unit else ""
         if addon.kind == AddonKind.QUANTITY:
-            fields[name] = forms.DecimalField(
+            fields[name] = QuantityField(
                 label=f"{addon.name}{unit}", min_value=addon.minimum, max_value=addon.maximum,
                 initial=value.quantity if value else addon.default_value or addon.minimum,
                 help_text=f"{addon.included.normalize():f} included; "
@@ -50,6 +51,24 @@ def addon_fields(plan: TariffPlan, current: dict | None = None) -> dict[str, for
     return fields
 
 
+def _raw_addon_values(form: forms.Form) -> dict[str, str]:
+    """The addon values as typed, for ``operations.clean_addon_values`` (which checks
+    the plan's steps); call it on a form whose addon fields are valid."""
+    return {key: str(form.data.get(key, "")) for key in form.fields if key.startswith(
+        "addon_")}
+
+
+def _pricing_problem(form: forms.Form, names: tuple[str, ...]) -> str:
+    """The errors of the fields a price is worked out from, in one line ("" when they
+    are valid): a live preview prices only what passed them, whatever else is missing."""
+    if not form.is_bound:
+        return ""
+    form.is_valid()
+    return "; ".join(f"{form.fields[name].label}: {error}"
+                     for name, errors in form.errors.items()
+                     if name in names or name.startswith("addon_") for error in errors)
+
+
 class OrderForm(forms.Form):
     def __init__(self, *args, plan: TariffPlan, missing_agreements=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,12 +85,13 @@ class OrderForm(forms.Form):
             self.fields[f"agreement_{agreement.pk}"] = forms.BooleanField(
                 label=f"I accept the {agreement.title}", required=True)
 
-    def raw_values(self) -> dict[str, str]:
-        return {key: str(self.data.get(key, "")) for key in self.fields if key.startswith(
-            "addon_")}
+    raw_values = _raw_addon_values
+
+    def pricing_problem(self) -> str:
+        return _pricing_problem(self, ("period",))
 
     def parameters(self) -> dict[str, str]:
-        return {field.name: self.data.get(field.name, "")
+        return {field.name: self.cleaned_data.get(field.name, "")
                 for field in PARAMETER_FIELDS.get(self.plan.product_type, [])}
 
 
@@ -90,9 +110,10 @@ class ChangeForm(forms.Form):
         wanted = str(self.data.get("plan") or self.service.plan_id)
         return next((p for p in plans if str(p.pk) == wanted), self.service.plan)
 
-    def raw_values(self) -> dict[str, str]:
-        return {key: str(self.data.get(key, "")) for key in self.fields if key.startswith(
-            "addon_")}
+    raw_values = _raw_addon_values
+
+    def pricing_problem(self) -> str:
+        return _pricing_problem(self, ("plan",))
 
 
 class RenewForm(forms.Form):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,6 +20,7 @@ from accounts.actionlog import log_action
 from accounts.models import Client, User
 from cart.models import Agreement, AgreementAcceptance, Cart, CartItem, CartNotice, ItemKind
 from cart.pricing import ItemError, ItemSpec, item_quote
+from core.forms import parse_quantity
 from services.lifecycle import service_transition
 from services.models import (
     SUSPENDED_STATUSES,
@@ -82,10 +83,8 @@ def _addon_value(addon: Addon, text: str) -> AddonValue:
         if item is None:
             raise ValidationError(f"Choose one of the {addon.name.lower()} options.")
         return AddonValue(Decimal(0), item.pk)
-    try:
-        quantity = Decimal(text or addon.default_value or addon.minimum)
-    except InvalidOperation as error:
-        raise ValidationError(f"{addon.name}: enter a number.") from error
+    quantity = parse_quantity(text, label=addon.name) if text else (
+        addon.default_value or addon.minimum)
     unit = f" {addon.unit.symbol}" if addon.unit else ""
     if quantity < addon.minimum:
         raise ValidationError(f"{addon.name}: at least {addon.minimum.normalize():f}{unit}.")
@@ -207,7 +206,9 @@ def cart_remove(*, client: Client, item_id: int, user: User, request=None) -> No
     cart = _lock(client)
     item = cart.items.filter(pk=item_id).select_related("service").first()
     if item is None:
-        raise ItemError("This item is no longer in your cart.")
+        # Not in this client's cart: gone already, or another client's. The same 404
+        # for both, as for any id that is not the client's.
+        raise CartItem.DoesNotExist(item_id)
     _discard(item, actor=user)
     log_action(actor=user, action="cart.item_removed", obj=item.service, client=client,
                request=request, details={"kind": item.kind})

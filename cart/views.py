@@ -88,8 +88,11 @@ def order_plan(request, plan_id: int):
 
 
 def _preview(client, plan, form) -> dict:
-    period = form.data.get("period") or (form.fields["period"].choices[0][0]
-                                         if form.fields["period"].choices else "")
+    problem = form.pricing_problem()
+    if problem:
+        return {"quote": None, "price_error": problem}
+    period = (form.cleaned_data.get("period") if form.is_bound else None) or (
+        form.fields["period"].choices[0][0] if form.fields["period"].choices else "")
     try:
         values = operations.clean_addon_values(plan, form.raw_values() if form.is_bound else {})
         priced = quote(client=client, today=timezone.localdate(), when=timezone.now(),
@@ -141,8 +144,8 @@ def cart_remove(request, item_id: int):
     try:
         operations.cart_remove(client=_client(request), item_id=item_id, user=request.user,
                                request=request)
-    except ItemError as error:
-        messages.error(request, str(error))
+    except CartItem.DoesNotExist as missing:
+        raise Http404(_("This item is not in your cart.")) from missing
     return redirect("cart:cart")
 
 
@@ -387,6 +390,9 @@ def change(request, service_id: int):
 def _change_preview(client, service, plan, form) -> dict:
     if not form.is_bound:
         return {"quote": None, "price_error": ""}
+    problem = form.pricing_problem()
+    if problem:
+        return {"quote": None, "price_error": problem}
     try:
         values = operations.clean_addon_values(plan, form.raw_values())
         priced = quote(client=client, today=timezone.localdate(), when=timezone.now(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -36,3 +37,16 @@ def _has_nul(request) -> bool:
     values += [k for k in request.POST]
     values += [f.name or "" for _key, fs in request.FILES.lists() for f in fs]
     return any("\x00" in value for value in values)
+
+
+class PermissionsPolicyMiddleware:
+    """Sends ``settings.PERMISSIONS_POLICY`` with every answer: a page that is
+    compromised, or framed by one, still gets no camera, location or payment API."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

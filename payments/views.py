@@ -8,7 +8,7 @@ import hmac
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -131,15 +131,17 @@ def payment_cancel(request, pk: int):
         else:
             messages.success(request, _("Payment #%(number)s is cancelled.") % {
                 "number": payment.pk})
-    return redirect(request.POST.get("next") if _safe_next(request) else
-                    reverse("payments:detail", args=[payment.pk]))
+    return HttpResponseRedirect(request.POST.get("next") if _safe_next(request) else
+                                reverse("payments:detail", args=[payment.pk]))
 
 
 def _safe_next(request) -> bool:
+    """``next`` is a path of this site (``redirect()`` would take any other text for a
+    view name, and fail)."""
     from django.utils.http import url_has_allowed_host_and_scheme
 
     target = request.POST.get("next", "")
-    return bool(target) and url_has_allowed_host_and_scheme(
+    return target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
 
 

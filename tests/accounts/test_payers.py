@@ -115,3 +115,21 @@ def test_payer_delete_through_htmx_re_renders_the_table(htmx_client, owner):
     assert "Stays" in html
     assert "Gone Soon</a>" not in html
     assert Payer.objects.get(client=owner.client).is_default
+
+
+def test_a_payer_named_on_an_invoice_is_not_deleted_and_the_client_is_told(owner_client, owner):
+    from djmoney.money import Money
+
+    from billing.invoicing import LineSpec, invoice_issue
+    from billing.models import InvoiceKind
+    from tests.factories.accounts import CompanyFactory
+
+    payer = PayerFactory(client=owner.client, name="Billed Ltd")
+    invoice_issue(company=CompanyFactory(), client=owner.client, kind=InvoiceKind.SERVICES,
+                  payer=payer, lines=[LineSpec("Hosting", Money("9.00", "USD"))])
+
+    response = owner_client.post(f"/account/payers/{payer.pk}/delete/", follow=True)
+
+    assert response.status_code == 200
+    assert "cannot be deleted" in response.content.decode()
+    assert Payer.objects.filter(pk=payer.pk).exists()
