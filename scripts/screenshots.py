@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -48,6 +49,7 @@ PAGES = [
         ("client-expenses", "/finances/expenses/"),
         ("client-promised-payment", "/finances/promised-payment/"),
         ("client-payment-methods", "/payments/methods/"),
+        ("client-two-factor", "/auth/2fa/"), ("client-sessions", "/auth/sessions/"),
     ]),
     ("colleague@example.com", [("colleague-users-no-access", "/account/users/")]),
     ("admin@example.com", [
@@ -75,14 +77,28 @@ def _sign_in(page, base: str, email: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("form.form button[type=submit]")
     if staff:
-        # The demo staff's second factor: the code `demo_totp` prints (manage.py of this
-        # checkout, the same database as the running platform).
+        # The demo staff's second factor.
         page.wait_for_url("**/auth/2fa/authenticate/**")
-        code = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve().parents[1] / "manage.py"),
-             "demo_totp", email], capture_output=True, text=True, check=True).stdout.strip()
+        code = _demo_code(email)
+        while code == _USED_CODES.get(email):
+            # A code signs in once (replays are refused): the next width waits for the
+            # next 30-second code.
+            time.sleep(1)
+            code = _demo_code(email)
+        _USED_CODES[email] = code
         page.fill("input[name=code]", code)
         page.click("form.form button[type=submit]")
+
+
+_USED_CODES: dict[str, str] = {}
+
+
+def _demo_code(email: str) -> str:
+    """The code `demo_totp` prints (manage.py of this checkout, the same database as the
+    running platform)."""
+    return subprocess.run(
+        [sys.executable, str(Path(__file__).resolve().parents[1] / "manage.py"), "demo_totp",
+         email], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def _client_change_url(page, base: str, email: str) -> str:
