@@ -29,7 +29,8 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("services.service", VIEW, CHANGE),
         *_model_perms("services.serviceoperation", VIEW, CHANGE),
         *_model_perms("services.servicehistory", VIEW),
-        *_model_perms("services.serviceusage", VIEW, ADD, CHANGE),
+        # Usage feeds overage charges (money): support looks, modules write it.
+        *_model_perms("services.serviceusage", VIEW),
         "accounts.impersonate_client",
         "accounts.reset_second_factor",
         "history.view_events",  # of what the department may see anyway

@@ -1,6 +1,8 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import reverse
 
 
 class StaffSite(admin.AdminSite):
@@ -15,3 +17,11 @@ class StaffSite(admin.AdminSite):
         # One sign-in for everyone: the admin's own form would skip allauth's rate
         # limits and second factor, so /staff/login/ sends to allauth's (keeping next).
         return secure_admin_login(super().login)(request, extra_context)
+
+    def password_change(self, request, extra_context=None):
+        # The staff member's own password changes on allauth's page, which limits wrong
+        # old passwords and logs the change like every other path.
+        return redirect(reverse("account_change_password"))
+
+    def password_change_done(self, request, extra_context=None):
+        return redirect(reverse("account_change_password"))

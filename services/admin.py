@@ -365,8 +365,9 @@ SERVICE_BILLING_ACTIONS: dict[str, BillingAction] = {
         description=gettext_lazy("The paid period is extended free of charge: no money moves, "
                                  "and the history says it was a free extension by you.")),
     "suspension-hold": BillingAction(
+        # A hold lets a service run unpaid until its day: money, so re-authenticated.
         gettext_lazy("Suspension hold"), "services.hold_service_suspension", HoldForm, _hold,
-        reauthenticate=False, description=gettext_lazy(
+        description=gettext_lazy(
             "The billing clock does not suspend the service for debt or expiry until this "
             "day.")),
     "auto-renew": BillingAction(

@@ -253,3 +253,38 @@ def test_looking_needs_no_reauthentication(world):
     assert browser.get(f"/staff/payments/paymentmethod/{method.pk}/change/").status_code == 200
     assert browser.get(f"/staff/billing/ledgeraccount/"
                        f"{personal_account(world['owner'].client).pk}/adjust/").status_code == 200
+
+
+def test_a_suspension_hold_needs_a_fresh_re_authentication(client):
+    """A hold lets a service run unpaid until its day: set only after re-authenticating."""
+    from datetime import date
+
+    from services.models import Service
+    from tests.factories.accounts import AdminFactory
+    from tests.factories.services import ServiceFactory
+    from tests.reauth import mark_reauthenticated
+
+    service = ServiceFactory(status="active")
+    admin_user = AdminFactory()
+    client.force_login(admin_user)
+    url = f"/staff/services/service/{service.pk}/billing/suspension-hold/"
+    data = {"until": "2031-01-01", "reason": "Waiting for the client's bank"}
+
+    refused = client.post(url, data)
+    assert refused.status_code == 302
+    assert refused["Location"].startswith("/auth/reauthenticate/")
+    assert Service.objects.get(pk=service.pk).suspension_hold_until is None
+
+    mark_reauthenticated(client, admin_user)
+    client.post(url, data)
+    assert Service.objects.get(pk=service.pk).suspension_hold_until == date(2031, 1, 1)
+
+
+def test_the_staff_password_page_is_allauths_rate_limited_one(client):
+    from tests.factories.accounts import AdminFactory
+
+    client.force_login(AdminFactory())
+    for path in ("/staff/password_change/", "/staff/password_change/done/"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"] == "/auth/password/change/"
