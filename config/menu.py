@@ -43,7 +43,6 @@ MENU: list[tuple[str, list[Entry]]] = [
     ("Support center", [
         Entry("Open tickets", "support:tickets", Area.SUPPORT),
         Entry("Archived tickets", "support:archive", Area.SUPPORT),
-        Entry("New ticket", "support:ticket_create", Area.SUPPORT),
     ]),
     ("Settings", [
         Entry("Password", "account_change_password"),
