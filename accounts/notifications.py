@@ -60,6 +60,10 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
         "{{ service.name }} was deleted",
         "Hello {{ client.name }},\n\n{{ service.name }} was deleted after its grace period."
         "\n\n{{ site_name }}"),
+    "ticket_answered": (
+        "{{ token }} {{ subject }}",
+        "Hello {{ client.name }},\n\nwe answered your ticket {{ number }}:\n\n{{ body }}"
+        "\n\nReply in the client area's Support center.\n\n{{ site_name }}"),
 }
 EVENTS = tuple(DEFAULT_TEMPLATES)
 

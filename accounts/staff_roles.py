@@ -34,6 +34,10 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         "accounts.impersonate_client",
         "accounts.reset_second_factor",
         "history.view_events",  # of what the department may see anyway
+        *_model_perms("support.ticket", VIEW, CHANGE),
+        "support.reply_ticket",
+        *_model_perms("support.category", VIEW),
+        *_model_perms("support.supportdepartment", VIEW),
     ],
     "Accounting": [
         *_model_perms("accounts.client", VIEW, CHANGE),
@@ -65,6 +69,7 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("payments.savedpaymentmethod", VIEW),
         *_model_perms("payments.webhookevent", VIEW),
         "history.view_events",
+        *_model_perms("support.ticket", VIEW),
     ],
     "Sales": [
         *_model_perms("accounts.client", VIEW, ADD, CHANGE),
@@ -73,6 +78,7 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("services.service", VIEW),
         "accounts.impersonate_client",
         "history.view_events",
+        *_model_perms("support.ticket", VIEW),
     ],
 }
 

@@ -40,6 +40,10 @@ MENU: list[tuple[str, list[Entry]]] = [
         Entry("Promised payment", "billing:promised_payment", Area.FINANCES),
         Entry("Payment methods", "payments:saved_methods", Area.FINANCES),
     ]),
+    ("Support center", [
+        Entry("Open tickets", "support:tickets", Area.SUPPORT),
+        Entry("Archived tickets", "support:archive", Area.SUPPORT),
+    ]),
     ("Settings", [
         Entry("Password", "account_change_password"),
         Entry("Two-factor authentication", "mfa_index"),

@@ -304,7 +304,14 @@ STORAGES = {
 }
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise wants it, even when empty
 MEDIA_ROOT = VAR_DIR / "media"
-MEDIA_URL = "/media/"
+MEDIA_URL = "/media/"  # nothing serves it: support attachments go through a checked view
+# Support attachments: size and the types sniffed from their content (support.attachments).
+SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+SUPPORT_ATTACHMENTS_PER_MESSAGE = 5
+SUPPORT_ATTACHMENT_TYPES = [
+    "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
+    "application/zip",
+]
 
 # Celery -------------------------------------------------------------------------------
 if EMBEDDED_BROKER:

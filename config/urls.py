@@ -12,6 +12,7 @@ urlpatterns = [
     path("finances/", include("billing.urls")),
     path("payments/", include("payments.urls")),
     path("", include("cart.urls")),
+    path("support/", include("support.urls")),
     path("auth/signup/", signup_views.signup, name="account_signup"),
     path("auth/", include("allauth.urls")),
     path("staff/cart/price-preview/<int:plan_id>/", admin.site.admin_view(price_preview),

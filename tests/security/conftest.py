@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from djmoney.money import Money
 
 from accounts.models import Client, ClientUser, Payer
@@ -20,6 +21,8 @@ from cart.models import CartItem, Order
 from payments.models import Payment, PaymentMethod, SavedPaymentMethod
 from payments.processing import payment_create
 from services.models import Service
+from support import tickets
+from support.models import Attachment, SupportDepartment, Ticket
 from tests.factories.accounts import ClientUserFactory, PayerFactory
 from tests.factories.billing import top_up
 from tests.factories.services import ServiceFactory
@@ -44,6 +47,8 @@ class World:
     cart_item: CartItem
     payment: Payment
     saved: SavedPaymentMethod
+    ticket: Ticket
+    attachment: Attachment
 
 
 def _world(provider, company, plan, method: PaymentMethod) -> World:
@@ -74,19 +79,31 @@ def _world(provider, company, plan, method: PaymentMethod) -> World:
         subtotal=Decimal("10.00"), tax_total=Decimal(0), total=Decimal("10.00"), issued_at=NOW)
     saved = SavedPaymentMethod.objects.create(
         client=client, method=method, token=f"tok_{uuid.uuid4().hex}", label="Visa 4242")
+    department, _ = SupportDepartment.objects.get_or_create(
+        slug="technical", defaults={"name": "Technical support"})
+    ticket = tickets.ticket_open(
+        client=client, user=owner.user, department=department, service=service,
+        subject="Help", body="Please.", now=NOW,
+        attachments=[SimpleUploadedFile("shot.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)])
     return World(owner=owner, member=member, client=client, service=service, order=order,
                  invoice=invoice, advance_invoice=payment.invoice, credit_note=credit_note,
                  closing=closing, payer=payer, cart_item=in_cart.item, payment=payment,
-                 saved=saved)
+                 saved=saved, ticket=ticket,
+                 attachment=ticket.messages.get().attachments.get())
 
 
 @pytest.fixture
-def world_a(db, provider, company, vps_plan, sandbox_method):
+def _support_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # the worlds' ticket attachments
+
+
+@pytest.fixture
+def world_a(db, provider, company, vps_plan, sandbox_method, _support_media):
     return _world(provider, company, vps_plan, sandbox_method)
 
 
 @pytest.fixture
-def world_b(db, provider, company, vps_plan, sandbox_method):
+def world_b(db, provider, company, vps_plan, sandbox_method, _support_media):
     return _world(provider, company, vps_plan, sandbox_method)
 
 

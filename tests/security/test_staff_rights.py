@@ -54,7 +54,7 @@ NEVER_ADDED = {
     "payments.payment", "payments.refund", "payments.savedpaymentmethod",
     "payments.webhookevent", "payments.sandboxtransaction",
     "cart.order", "cart.promoredemption", "cart.agreementacceptance",
-    "engine.billingday",
+    "engine.billingday", "support.ticket",
 }
 NEVER_DELETED = NEVER_ADDED - {"payments.savedpaymentmethod"}
 # Only administrators open these, whatever permissions a department holds.
@@ -88,6 +88,9 @@ CUSTOM_VIEWS = {
     ("billing_creditnote_pdf", ()): ("billing.view_creditnote", 200),
     ("billing_closingdocument_pdf", ()): ("billing.view_closingdocument", 200),
     ("payments_payment_refund", ()): ("payments.add_refund", 200),
+    # A GET goes back to the ticket; no attachment 0, so 404 once the right is checked.
+    ("support_ticket_reply", ()): ("support.reply_ticket", 302),
+    ("support_ticket_attachment", (("attachment_id", 0),)): ("support.view_ticket", 404),
 }
 # Views outside the staff panel's registry, by path: permission, status when allowed.
 OTHER_STAFF_PATHS = {

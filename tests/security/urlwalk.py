@@ -84,6 +84,8 @@ PK_BY_URL = {
     "payments:detail": "payment", "payments:return": "payment", "payments:cancel": "payment",
     "payments:invoice_pay": "advance_invoice", "payments:invoice_cancel": "advance_invoice",
     "cart:order": "order", "cart:order_pay": "order", "cart:order_cancel": "order",
+    "support:ticket": "ticket", "support:reply": "ticket", "support:close": "ticket",
+    "support:reopen": "ticket", "support:rate": "ticket", "support:attachment": "attachment",
 }
 BY_KWARG = {
     "item_id": lambda w: w.cart_item.pk,

@@ -5,6 +5,7 @@ from cart import demo as cart_demo
 from engine import demo as engine_demo
 from payments import demo as payments_demo
 from services import demo as services_demo
+from support import demo as support_demo
 
 
 class Command(BaseCommand):
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         payments_demo.seed()
         cart_demo.seed()
         engine_demo.seed()
+        support_demo.seed()
         self.stdout.write(self.style.SUCCESS("Demo data is in place."))
         width = max(len(who) for who, _, _ in logins)
         for who, email, password in logins:

@@ -1,0 +1,62 @@
+"""Demo support center for `manage.py seed_demo`: departments, categories and tickets in
+several states. Idempotent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Client, User
+from support import tickets
+from support.models import Category, Priority, SupportDepartment
+
+
+@transaction.atomic
+def seed() -> None:
+    technical, _ = SupportDepartment.objects.get_or_create(
+        slug="technical", defaults={"name": "Technical support", "position": 1,
+                                    "email": "support@example.com"})
+    billing, _ = SupportDepartment.objects.get_or_create(
+        slug="billing", defaults={"name": "Billing questions", "position": 2,
+                                  "email": "billing@example.com"})
+    sales, _ = SupportDepartment.objects.get_or_create(
+        slug="sales", defaults={"name": "Sales", "position": 3, "email": "sales@example.com"})
+    for name, department in [("Server does not respond", technical),
+                             ("DNS and domains", technical), ("Invoices and payments", billing),
+                             ("Before you order", sales)]:
+        Category.objects.get_or_create(name=name, defaults={"department": department})
+
+    client = Client.objects.get(email="client@example.com")
+    if client.tickets.exists():
+        return
+    owner = client.memberships.get(is_owner=True).user
+    staff = User.objects.get(email="support@example.com")
+    service = client.services.order_by("pk").first()
+    now = timezone.now()
+
+    waiting = tickets.ticket_open(
+        client=client, user=owner, department=technical, service=service,
+        category=Category.objects.get(name="Server does not respond"), priority=Priority.HIGH,
+        subject="The server does not answer on port 443",
+        body="Since this morning HTTPS times out; SSH works.", now=now - timedelta(hours=5))
+    tickets.ticket_note(ticket=waiting, user=staff, body="Firewall rule changed yesterday?",
+                        now=now - timedelta(hours=4))
+    tickets.ticket_reply_staff(ticket=waiting, user=staff,
+                               body="Could you run `ss -tlnp` and send us the output?",
+                               now=now - timedelta(hours=3))
+
+    tickets.ticket_open(client=client, user=owner, department=billing,
+                        subject="A copy of last month's invoice",
+                        body="Please send the invoice with our VAT number on it.",
+                        now=now - timedelta(minutes=30))
+
+    done = tickets.ticket_open(client=client, user=owner, department=technical,
+                               subject="Add a reverse DNS record",
+                               body="PTR for 10.20.0.11 to web-1.dana.example, please.",
+                               now=now - timedelta(days=3))
+    tickets.ticket_reply_staff(ticket=done, user=staff, body="Done; it may take an hour.",
+                               now=now - timedelta(days=2, hours=20))
+    tickets.ticket_close(ticket=done, now=now - timedelta(days=2))
+    tickets.ticket_rate(ticket=done, rating=5, comment="Fast, thank you.")

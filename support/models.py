@@ -1,0 +1,178 @@
+"""The support center: departments, categories, tickets, their messages and attachments."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Client, Provider
+from services.models import Service
+
+
+class SupportDepartment(models.Model):
+    """Where tickets go; its policy says how long a closed ticket may be re-opened."""
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), unique=True)
+    email = models.EmailField(_("e-mail address"), blank=True)
+    reopen_days = models.PositiveSmallIntegerField(
+        _("re-open window (days)"), default=7,
+        help_text=_("A client reply this many days after closing opens a new linked ticket."))
+    archive_days = models.PositiveSmallIntegerField(
+        _("archive after (days)"), default=30,
+        help_text=_("Closed tickets move to the archive after this many days."))
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("support department")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    department = models.ForeignKey(SupportDepartment, on_delete=models.PROTECT,
+                                   related_name="categories",
+                                   verbose_name=_("default department"))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketStatus(models.TextChoices):
+    """Who is waiting: the status says whose move it is."""
+
+    NEW = "new", _("New")
+    AWAITING_STAFF = "awaiting_staff", _("Awaiting staff")
+    AWAITING_CLIENT = "awaiting_client", _("Awaiting client")
+    ON_HOLD = "on_hold", _("On hold")
+    CLOSED = "closed", _("Closed")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class Ticket(models.Model):
+    # Its display number is random (per provider) so that it never tells how many exist.
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveIntegerField(_("number"))
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="tickets")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    department = models.ForeignKey(SupportDepartment, on_delete=models.PROTECT,
+                                   related_name="tickets", verbose_name=_("department"))
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="tickets", verbose_name=_("category"))
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices,
+                                default=Priority.NORMAL)
+    # The service belongs to the ticket's client: support.tickets checks it on every write.
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="tickets", verbose_name=_("service"))
+    subject = models.CharField(_("subject"), max_length=200)
+    status = models.CharField(_("status"), max_length=20, choices=TicketStatus.choices,
+                              default=TicketStatus.NEW)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="assigned_tickets",
+                                 limit_choices_to={"is_staff": True},
+                                 verbose_name=_("assignee"))
+    created_at = models.DateTimeField(_("opened"))
+    updated_at = models.DateTimeField(_("updated"))
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)])
+    rating_comment = models.TextField(_("rating comment"), blank=True)
+    linked_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups",
+        help_text=_("The closed ticket a late reply continued."))
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("ticket")
+        permissions = [("reply_ticket", "Can reply to tickets and write internal notes")]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "number"], name="ticket_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=100000, number__lte=999999),
+                                   name="ticket_number_six_digits"),
+            models.CheckConstraint(condition=Q(rating__isnull=True)
+                                   | Q(rating__gte=1, rating__lte=5),
+                                   name="ticket_rating_1_to_5"),
+        ]
+        indexes = [
+            models.Index(fields=["client", "status"]),
+            models.Index(fields=["status", "department", "updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.display_number} {self.subject}"
+
+    @property
+    def display_number(self) -> str:
+        return f"T-{self.number}"
+
+    @property
+    def subject_token(self) -> str:
+        return f"[#{self.display_number}]"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == TicketStatus.CLOSED
+
+
+class MessageKind(models.TextChoices):
+    CLIENT = "client", _("Client")
+    STAFF = "staff", _("Staff")
+    INTERNAL_NOTE = "internal_note", _("Internal note")
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=20, choices=MessageKind.choices)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, help_text=_("Sanitized (nh3) when it is stored."))
+    created_at = models.DateTimeField()
+    # The e-mail Message-ID, taken once: a message piped or polled twice is stored once.
+    message_id = models.CharField(max_length=998, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket.display_number}"
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # Never the client's file name on disk: it may hold path tricks or scripts' extensions.
+    return f"support/{instance.message.ticket_id}/{instance.stored_name}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path, max_length=255)
+    stored_name = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100, help_text=_("Sniffed from the content."))
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.original_name

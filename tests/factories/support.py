@@ -1,0 +1,49 @@
+from datetime import UTC, datetime
+
+import factory
+from factory.django import DjangoModelFactory
+
+from support.models import Category, Message, MessageKind, SupportDepartment, Ticket
+
+WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+class SupportDepartmentFactory(DjangoModelFactory):
+    class Meta:
+        model = SupportDepartment
+        django_get_or_create = ("slug",)
+
+    name = "Technical support"
+    slug = "technical"
+    reopen_days = 7
+
+
+class CategoryFactory(DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    department = factory.SubFactory(SupportDepartmentFactory)
+
+
+class TicketFactory(DjangoModelFactory):
+    class Meta:
+        model = Ticket
+
+    client = factory.SubFactory("tests.factories.accounts.ClientFactory")
+    provider = factory.SelfAttribute("client.provider")
+    number = factory.Sequence(lambda n: 100000 + n)
+    department = factory.SubFactory(SupportDepartmentFactory)
+    subject = factory.Sequence(lambda n: f"Question {n}")
+    created_at = WHEN
+    updated_at = WHEN
+
+
+class MessageFactory(DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    ticket = factory.SubFactory(TicketFactory)
+    kind = MessageKind.CLIENT
+    body_text = "Hello"
+    created_at = WHEN
