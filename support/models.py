@@ -176,3 +176,50 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class InboundOutcome(models.TextChoices):
+    RECEIVED = "received", _("Received, not processed yet")
+    TICKET_CREATED = "ticket_created", _("Ticket created")
+    REPLY_ADDED = "reply_added", _("Reply added")
+    UNKNOWN_SENDER = "unknown_sender", _("Unknown sender")
+    AUTO_REPLY = "auto_reply", _("Auto-reply")
+    BOUNCE = "bounce", _("Bounce")
+    SPAM = "spam", _("Spam")
+    DUPLICATE = "duplicate", _("Duplicate")
+    FAILED = "failed", _("Failed")
+
+
+class InboundEmail(models.Model):
+    """The raw source of every message received, stored before it is processed so that
+    nothing received is ever lost, whatever processing makes of it."""
+
+    class Route(models.TextChoices):
+        PIPE = "pipe", _("Pipe")
+        IMAP = "imap", _("IMAP")
+
+    raw = models.BinaryField(_("raw source"))
+    message_id = models.CharField(_("Message-ID"), max_length=998, unique=True)
+    sender = models.CharField(_("sender"), max_length=320, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    received_at = models.DateTimeField(_("received"))
+    route = models.CharField(_("route"), max_length=10, choices=Route.choices)
+    department = models.ForeignKey(SupportDepartment, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=20, choices=InboundOutcome.choices,
+                               default=InboundOutcome.RECEIVED)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="inbound_emails")
+    ticket_message = models.ForeignKey(Message, null=True, blank=True,
+                                       on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("received e-mail")
+        verbose_name_plural = _("received e-mail")
+        permissions = [("download_inboundemail", "Can download the raw source of e-mail")]
+        indexes = [models.Index(fields=["outcome", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.subject}"

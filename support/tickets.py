@@ -103,11 +103,12 @@ def _attach(message: Message, uploads: Iterable) -> None:
 
 
 def _message_add(*, ticket: Ticket, author: User | None, kind: str, body: str, now: datetime,
-                 html: str = "", attachments: Iterable = ()) -> Message:
+                 html: str = "", attachments: Iterable = (),
+                 message_id: str | None = None) -> Message:
     message = Message.objects.create(ticket=ticket, author=author, kind=kind,
                                      body_text=body.strip(),
                                      body_html=html_clean(html) if html else "",
-                                     created_at=now)
+                                     created_at=now, message_id=message_id)
     _attach(message, attachments)
     return message
 
@@ -117,7 +118,7 @@ def ticket_open(*, client: Client, user: User | None, department: SupportDepartm
                 subject: str, body: str, now: datetime, category: Category | None = None,
                 priority: str = Priority.NORMAL, service: Service | None = None,
                 html: str = "", attachments: Iterable = (),
-                linked_to: Ticket | None = None) -> Ticket:
+                linked_to: Ticket | None = None, message_id: str | None = None) -> Ticket:
     _check_service(client=client, service=service)
     if not subject.strip() or not (body.strip() or html.strip()):
         raise ValidationError(_("A ticket needs a subject and a message."), code="empty")
@@ -126,7 +127,7 @@ def ticket_open(*, client: Client, user: User | None, department: SupportDepartm
         category=category, priority=priority, service=service, subject=subject.strip()[:200],
         status=TicketStatus.NEW, created_at=now, updated_at=now, linked_to=linked_to)
     message = _message_add(ticket=ticket, author=user, kind=MessageKind.CLIENT, body=body,
-                           html=html, now=now, attachments=attachments)
+                           html=html, now=now, attachments=attachments, message_id=message_id)
     notifications.staff_notify_later(message)
     return ticket
 
@@ -137,7 +138,8 @@ def _locked(ticket: Ticket) -> Ticket:
 
 @transaction.atomic
 def ticket_reply_client(*, ticket: Ticket, user: User | None, body: str, now: datetime,
-                        html: str = "", attachments: Iterable = ()) -> Ticket:
+                        html: str = "", attachments: Iterable = (),
+                        message_id: str | None = None) -> Ticket:
     """The client's reply; returns the ticket it landed in (a new linked one when the
     closed ticket's re-open window has passed)."""
     ticket = _locked(ticket)
@@ -147,9 +149,10 @@ def ticket_reply_client(*, ticket: Ticket, user: User | None, body: str, now: da
         return ticket_open(client=ticket.client, user=user, department=ticket.department,
                            category=ticket.category, priority=ticket.priority,
                            service=ticket.service, subject=ticket.subject, body=body,
-                           html=html, now=now, attachments=attachments, linked_to=ticket)
+                           html=html, now=now, attachments=attachments, linked_to=ticket,
+                           message_id=message_id)
     message = _message_add(ticket=ticket, author=user, kind=MessageKind.CLIENT, body=body,
-                           html=html, now=now, attachments=attachments)
+                           html=html, now=now, attachments=attachments, message_id=message_id)
     ticket.status, ticket.updated_at, ticket.closed_at = status, now, None
     ticket.save(update_fields=["status", "updated_at", "closed_at"])
     notifications.staff_notify_later(message)
