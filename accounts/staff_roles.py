@@ -38,6 +38,9 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         "support.reply_ticket",
         *_model_perms("support.category", VIEW),
         *_model_perms("support.supportdepartment", VIEW),
+        # Received e-mail: unknown senders to decide on; the raw source is evidence.
+        *_model_perms("support.inboundemail", VIEW),
+        "support.download_inboundemail",
     ],
     "Accounting": [
         *_model_perms("accounts.client", VIEW, CHANGE),

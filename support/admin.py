@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -15,9 +17,17 @@ from accounts.admin_base import StaffModelAdmin
 from support import tickets
 from support.downloads import attachment_response
 from support.forms import StaffReplyForm
-from support.models import Attachment, Category, MessageKind, SupportDepartment, Ticket
+from support.models import (
+    Attachment,
+    Category,
+    InboundEmail,
+    MessageKind,
+    SupportDepartment,
+    Ticket,
+)
 
 REPLY_PERMISSION = "support.reply_ticket"
+RAW_PERMISSION = "support.download_inboundemail"
 
 
 @admin.register(SupportDepartment)
@@ -135,3 +145,50 @@ class TicketAdmin(StaffModelAdmin):
             raise PermissionDenied
         attachment = get_object_or_404(Attachment, pk=attachment_id, message__ticket_id=pk)
         return attachment_response(attachment)
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(StaffModelAdmin):
+    """Every message received, read-only: the E-mail list (unknown senders first to look at)
+    filtered by outcome, each with its raw source as a download."""
+
+    list_display = ["received_at", "sender", "subject", "outcome", "route", "ticket"]
+    list_filter = ["outcome", "route", "department"]
+    list_select_related = ["ticket"]
+    search_fields = ["sender", "subject", "=message_id"]
+    fields = ["received_at", "route", "department", "message_id", "sender", "subject",
+              "outcome", "ticket", "ticket_message", "error", "raw_download"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # mail arrives by the pipe (and later IMAP), never by hand
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the record of what was received
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("raw source"))
+    def raw_download(self, obj):
+        return format_html('<a href="{}">{}</a>',
+                           reverse("admin:support_inboundemail_raw", args=[obj.pk]),
+                           _("Download the raw message (.eml)"))
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/raw/", self.admin_site.admin_view(self.raw_view),
+                 name="support_inboundemail_raw"),
+            *super().get_urls(),
+        ]
+
+    def raw_view(self, request, pk: int):
+        if not request.user.has_perm(RAW_PERMISSION):
+            raise PermissionDenied
+        received = get_object_or_404(InboundEmail, pk=pk)
+        # Always a download: the browser never renders what a stranger sent.
+        response = HttpResponse(bytes(received.raw), content_type="message/rfc822")
+        response["Content-Disposition"] = f'attachment; filename="message-{received.pk}.eml"'
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response

@@ -35,6 +35,7 @@ from cart.models import AgreementAcceptance, Order, PromoRedemption
 from payments.models import Payment, PaymentStatus, WebhookEvent
 from payments.refunds import refund_payment
 from services.models import Service
+from support.inbound import receive
 from tests.factories.accounts import AdminFactory, ClientUserFactory, StaffFactory
 from tests.factories.cart import AgreementFactory, PromoCodeFactory
 
@@ -54,7 +55,7 @@ NEVER_ADDED = {
     "payments.payment", "payments.refund", "payments.savedpaymentmethod",
     "payments.webhookevent", "payments.sandboxtransaction",
     "cart.order", "cart.promoredemption", "cart.agreementacceptance",
-    "engine.billingday", "support.ticket",
+    "engine.billingday", "support.ticket", "support.inboundemail",
 }
 NEVER_DELETED = NEVER_ADDED - {"payments.savedpaymentmethod"}
 # Only administrators open these, whatever permissions a department holds.
@@ -64,7 +65,8 @@ NEVER_CHANGED = {"accounts.actionlog", "accounts.notification", "services.servic
                  "billing.transaction", "billing.charge", "billing.creditnote",
                  "billing.closingdocument", "billing.promisedpayment", "payments.refund",
                  "payments.webhookevent", "payments.sandboxtransaction", "cart.order",
-                 "cart.promoredemption", "cart.agreementacceptance", "engine.billingday"}
+                 "cart.promoredemption", "cart.agreementacceptance", "engine.billingday",
+                 "support.inboundemail"}
 
 # Custom staff views: (url name, kwargs beyond the object) -> (permission, status when
 # allowed). A GET of an action's address only shows its form or goes back to the object.
@@ -91,6 +93,7 @@ CUSTOM_VIEWS = {
     # A GET goes back to the ticket; no attachment 0, so 404 once the right is checked.
     ("support_ticket_reply", ()): ("support.reply_ticket", 302),
     ("support_ticket_attachment", (("attachment_id", 0),)): ("support.view_ticket", 404),
+    ("support_inboundemail_raw", ()): ("support.download_inboundemail", 200),
 }
 # Views outside the staff panel's registry, by path: permission, status when allowed.
 OTHER_STAFF_PATHS = {
@@ -200,6 +203,8 @@ def _complete_the_world() -> None:
         client=demo, amount=Decimal("5.00"), currency=order.currency,
         due_on=timezone.localdate(), credit_transaction=Transaction.objects.filter(
             promised_payment__isnull=True).order_by("pk").first())
+    receive(b"From: someone@elsewhere.example\r\nSubject: Walk\r\n\r\nHello\r\n",
+            route="pipe", now=timezone.now())
     card = Payment.objects.filter(status=PaymentStatus.SUCCEEDED,
                                   method__gateway="sandbox").order_by("pk").first()
     refund_payment(payment=card, amount=Money("1.00", card.currency), reason="Walk",

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from accounts.models import Access
+from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
 from support import inbound
 from support.models import (
     InboundEmail,
@@ -18,7 +20,12 @@ from support.models import (
     Ticket,
     TicketStatus,
 )
-from tests.factories.accounts import ClientFactory, ClientUserFactory, UserFactory
+from tests.factories.accounts import (
+    ClientFactory,
+    ClientUserFactory,
+    StaffFactory,
+    UserFactory,
+)
 from tests.factories.support import WHEN, MessageFactory, SupportDepartmentFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +87,11 @@ CORPUS = {
 
 ATTACHMENTS = {"inline_image.eml": 1, "exe_attachment.eml": 1, "png_renamed_exe.eml": 0,
                "attachment_over_limit.eml": 0}
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
 
 
 @pytest.fixture
@@ -214,3 +226,37 @@ def test_a_reply_threads_the_ticket_back_to_awaiting_staff(world):
     world["open"].refresh_from_db()
     assert world["open"].status == TicketStatus.AWAITING_STAFF
 
+
+
+def test_support_staff_list_unknown_senders_and_download_the_raw(client, world):
+    raw = _raw("unknown_sender_new.eml", world)
+    _pipe(raw)
+    _pipe(_raw("gmail_new_ticket.eml", world))
+    stranger = InboundEmail.objects.get(outcome=Out.UNKNOWN_SENDER)
+    employee = StaffFactory()
+    employee.groups.add(department_sync(name="Technical support",
+                                        codenames=DEFAULT_DEPARTMENTS["Technical support"]))
+    client.force_login(employee)
+
+    listing = client.get(reverse("admin:support_inboundemail_changelist"),
+                         {"outcome__exact": Out.UNKNOWN_SENDER})
+    download = client.get(reverse("admin:support_inboundemail_raw", args=[stranger.pk]))
+
+    assert listing.status_code == 200
+    assert "stranger@elsewhere.example" in listing.text
+    assert "alice@client.example" not in listing.text
+    assert download.status_code == 200
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert download.content == raw
+
+
+def test_accounting_may_not_read_received_mail(client, world):
+    _pipe(_raw("unknown_sender_new.eml", world))
+    employee = StaffFactory()
+    employee.groups.add(department_sync(name="Accounting",
+                                        codenames=DEFAULT_DEPARTMENTS["Accounting"]))
+    client.force_login(employee)
+    received = InboundEmail.objects.get()
+    assert client.get(reverse("admin:support_inboundemail_raw",
+                              args=[received.pk])).status_code == 403
+    assert client.get(reverse("admin:support_inboundemail_changelist")).status_code == 403
