@@ -21,7 +21,7 @@ from decimal import Decimal
 from celery import current_app
 from django.apps import apps
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.template import Context, Template
@@ -75,10 +75,12 @@ def _texts(event: str) -> tuple[str, str] | None:
     return DEFAULT_TEMPLATES[event]
 
 
-def notify(*, client: Client, event: str, key: str, context: dict | None = None
-           ) -> Notification | None:
+def notify(*, client: Client, event: str, key: str, context: dict | None = None,
+           headers: dict[str, str] | None = None) -> Notification | None:
     """Mail the client about ``event`` once per ``key``; returns the new notification, or
-    None if this event was already notified (or its template is switched off)."""
+    None if this event was already notified (or its template is switched off).
+    ``headers`` go on the mail sent after commit (a support reply's Message-ID and thread);
+    the beat's sweep, which resends only what failed, sends without them."""
     if event not in DEFAULT_TEMPLATES:
         raise ValueError(f"Unknown event {event!r}.")
     texts = _texts(event)
@@ -94,11 +96,11 @@ def notify(*, client: Client, event: str, key: str, context: dict | None = None
                                                        body=body)
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: _send(notification.pk))
+    transaction.on_commit(lambda: _send(notification.pk, headers=headers))
     return notification
 
 
-def _send(notification_id: int) -> bool:
+def _send(notification_id: int, *, headers: dict[str, str] | None = None) -> bool:
     """Send one notification unless it was sent: it is claimed first (its sent time set),
     so a batch task and the sweep never both mail it; a failed send gives the claim back.
     One written by ``notify_many`` is rendered first."""
@@ -111,8 +113,12 @@ def _send(notification_id: int) -> bool:
         if notification.context is not None and not notification.subject \
                 and not _render_now(notification):
             return False
-        send_mail(subject=notification.subject, message=notification.body, from_email=None,
-                  recipient_list=[notification.email])
+        if headers:
+            EmailMessage(subject=notification.subject, body=notification.body,
+                         to=[notification.email], headers=headers).send()
+        else:
+            send_mail(subject=notification.subject, message=notification.body,
+                      from_email=None, recipient_list=[notification.email])
     except Exception:
         Notification.objects.filter(pk=notification_id).update(sent_at=None)
         raise

@@ -3,7 +3,7 @@
 The raw source is stored first, in its own transaction, so that nothing received is ever
 lost; processing then decides what it becomes. Threading, in this order: In-Reply-To and
 References against the Message-IDs we sent and received, the subject token ``[#T-123456]``,
-a signed plus-address ``support+t123456.<signature>@...``. A Message-ID is taken once.
+a signed plus-address (support.addresses). A Message-ID is taken once.
 
 The wall clock is never read here: callers pass ``now``.
 """
@@ -23,27 +23,23 @@ from email.utils import getaddresses, parseaddr
 
 import nh3
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
-from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from accounts.models import Access, ClientUser, User
 from accounts.rights import Area, access_allows, membership_access
 from support import tickets
+from support.addresses import PLUS_RE, signature_matches
 from support.attachments import attachment_check
 from support.models import InboundEmail, InboundOutcome, Message, SupportDepartment, Ticket
 
 log = logging.getLogger(__name__)
 
 TOKEN_RE = re.compile(r"\[#T-(\d{6})\]")
-PLUS_RE = re.compile(r"\+t(\d{6})\.([A-Za-z0-9_-]+)@", re.IGNORECASE)
 MSGID_RE = re.compile(r"<[^<>\s]+>")
 REPLY_PREFIX_RE = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|отв|ответ)\s*:\s*)+", re.IGNORECASE)
-PLUS_SALT = "support.reply-address"
-SIGNATURE_CHARS = 16
 MAX_BODY_CHARS = 100_000
 NOISE_PRECEDENCE = {"bulk", "junk", "list"}
 DAEMONS = {"mailer-daemon", "postmaster"}
@@ -53,17 +49,6 @@ DAEMONS = {"mailer-daemon", "postmaster"}
 class Receipt:
     inbound: InboundEmail
     duplicate: bool
-
-
-def _plus_signature(ticket: Ticket) -> str:
-    return signing.Signer(salt=PLUS_SALT).signature(f"{ticket.pk}:{ticket.number}")[
-        :SIGNATURE_CHARS]
-
-
-def reply_address(ticket: Ticket, mailbox: str) -> str:
-    """The signed plus-address a client may answer to: ``local+t123456.sig@domain``."""
-    local, _at, domain = mailbox.partition("@")
-    return f"{local.split('+')[0]}+t{ticket.number}.{_plus_signature(ticket)}@{domain}"
 
 
 def _header(msg: EmailMessage, name: str) -> str:
@@ -203,7 +188,7 @@ def _thread(msg: EmailMessage, subject: str) -> Ticket | None:
         [_header(msg, name) for name in ("To", "Cc", "Delivered-To", "X-Original-To")]))
     for number, signature in PLUS_RE.findall(recipients):
         for ticket in Ticket.objects.filter(number=int(number)):
-            if constant_time_compare(signature, _plus_signature(ticket)):
+            if signature_matches(ticket, signature):
                 return ticket
     return None
 

@@ -4,6 +4,7 @@ per message), the department's staff hear of new tickets and client replies."""
 from __future__ import annotations
 
 import logging
+from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.notifications import notify
+from support.addresses import reply_address
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +21,39 @@ log = logging.getLogger(__name__)
 STAFF_DEPARTMENT = "Technical support"
 
 
+def new_message_id(department) -> str:
+    """Our own Message-ID for a mail we send, on the department's mail domain."""
+    address = department.email or settings.DEFAULT_FROM_EMAIL
+    domain = address.rpartition("@")[2] or "localhost"
+    return make_msgid(domain=domain)
+
+
+REFERENCES_KEPT = 20  # enough to thread; long chains make some servers reject the header
+
+
+def thread_headers(message) -> dict[str, str]:
+    """Message-ID, In-Reply-To and References that thread a staff reply in the client's
+    mail program, and the signed reply address that threads their answer back to us."""
+    ticket = message.ticket
+    earlier = list(ticket.messages.exclude(kind="internal_note").exclude(pk=message.pk)
+                   .filter(message_id__isnull=False).order_by("created_at", "id")
+                   .values_list("message_id", flat=True))[-REFERENCES_KEPT:]
+    headers = {"Message-ID": message.message_id} if message.message_id else {}
+    if earlier:
+        headers["In-Reply-To"] = earlier[-1]
+        headers["References"] = " ".join(earlier)
+    if ticket.department.email:
+        headers["Reply-To"] = reply_address(ticket, ticket.department.email)
+    return headers
+
+
 def client_notify_answered(message) -> None:
     ticket = message.ticket
     notify(client=ticket.client, event="ticket_answered", key=f"ticket_answered:{message.pk}",
            context={"ticket": ticket, "number": ticket.display_number,
                     "token": ticket.subject_token, "subject": ticket.subject,
-                    "body": message.body_text})
+                    "body": message.body_text},
+           headers=thread_headers(message))
 
 
 def staff_recipients() -> list[str]:

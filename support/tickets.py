@@ -164,7 +164,8 @@ def ticket_reply_staff(*, ticket: Ticket, user: User, body: str, now: datetime,
                        html: str = "", attachments: Iterable = ()) -> Message:
     ticket = _locked(ticket)
     message = _message_add(ticket=ticket, author=user, kind=MessageKind.STAFF, body=body,
-                           html=html, now=now, attachments=attachments)
+                           html=html, now=now, attachments=attachments,
+                           message_id=notifications.new_message_id(ticket.department))
     ticket.status = reply_status(status=ticket.status, by_staff=True, reopen_allowed=True)
     ticket.updated_at, ticket.closed_at = now, None
     if ticket.assignee_id is None:

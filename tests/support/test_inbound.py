@@ -6,12 +6,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Access
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
-from support import inbound
+from support import inbound, tickets
+from support.addresses import reply_address
 from support.models import (
     InboundEmail,
     InboundOutcome,
@@ -121,7 +123,7 @@ def _raw(name: str, world) -> bytes:
         "{{token_q}}": f"=5B=23T-{ticket.number}=5D",
         "{{number}}": str(ticket.number),
         "{{staff_msgid}}": STAFF_MSGID,
-        "{{plus}}": inbound.reply_address(ticket, "support@openbill.test"),
+        "{{plus}}": reply_address(ticket, "support@openbill.test"),
         "{{closed_token}}": world["closed"].subject_token,
     }
     raw = (MAIL / name).read_bytes()
@@ -260,3 +262,29 @@ def test_accounting_may_not_read_received_mail(client, world):
     assert client.get(reverse("admin:support_inboundemail_raw",
                               args=[received.pk])).status_code == 403
     assert client.get(reverse("admin:support_inboundemail_changelist")).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_staff_reply_is_mailed_in_the_thread_and_its_answer_threads_back(world):
+    ticket = world["open"]
+    ticket.department.email = "support@openbill.test"
+    ticket.department.save()
+    ticket.client.email = "alice@client.example"
+    ticket.client.save()
+    mail.outbox.clear()
+
+    reply = tickets.ticket_reply_staff(ticket=ticket, user=StaffFactory(), body="Restarted.",
+                                       now=WHEN + timedelta(hours=2))
+
+    sent = mail.outbox[-1]
+    assert sent.extra_headers["Message-ID"] == reply.message_id
+    assert reply.message_id.endswith("@openbill.test>")
+    assert sent.extra_headers["In-Reply-To"] == STAFF_MSGID
+    assert sent.extra_headers["References"] == f"<first@client.example> {STAFF_MSGID}"
+    assert sent.extra_headers["Reply-To"] == reply_address(ticket, "support@openbill.test")
+    assert ticket.subject_token in sent.subject
+    answer = (f"From: alice@client.example\r\nSubject: thanks\r\nMessage-ID: <thanks@x>\r\n"
+              f"In-Reply-To: {reply.message_id}\r\n\r\nThanks!\r\n").encode()
+    _pipe(answer)
+    assert InboundEmail.objects.get().outcome == Out.REPLY_ADDED
+    assert InboundEmail.objects.get().ticket == ticket
