@@ -240,6 +240,7 @@ def receive(raw: bytes, *, route: str, department: SupportDepartment | None = No
     except Exception as error:  # the raw is kept; staff see why it was not processed
         log.exception("Inbound e-mail %s could not be processed", inbound.pk)
         inbound.outcome, inbound.error = InboundOutcome.FAILED, f"{type(error).__name__}: {error}"
+        inbound.ticket, inbound.ticket_message = None, None  # rolled back with the work
     inbound.save(update_fields=["outcome", "ticket", "ticket_message", "error"])
     return receipt
 

@@ -9,6 +9,9 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from accounts.models import Access
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
@@ -19,6 +22,7 @@ from support.models import (
     InboundOutcome,
     Message,
     MessageKind,
+    SupportDepartment,
     Ticket,
     TicketStatus,
 )
@@ -288,3 +292,26 @@ def test_a_staff_reply_is_mailed_in_the_thread_and_its_answer_threads_back(world
     _pipe(answer)
     assert InboundEmail.objects.get().outcome == Out.REPLY_ADDED
     assert InboundEmail.objects.get().ticket == ticket
+
+
+@settings_hypothesis(max_examples=40, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(junk=st.binary(max_size=2000), header=st.text(max_size=200))
+def test_hostile_input_is_always_stored_and_never_raises(junk, header, world):
+    raw = (f"From: alice@client.example\r\nSubject: {header}\r\n".encode(
+        "utf-8", errors="surrogateescape") + b"Content-Type: multipart/mixed; boundary=x\r\n"
+           b"\r\n" + junk)
+    receipt = inbound.receive(raw, route="pipe", now=WHEN)
+    assert bytes(InboundEmail.objects.get(pk=receipt.inbound.pk).raw) == raw
+
+
+def test_a_failure_while_processing_keeps_the_raw_with_the_reason(world):
+    Ticket.objects.all().delete()
+    Message.objects.all().delete()
+    SupportDepartment.objects.all().delete()  # no department to open a ticket in
+    raw = _raw("gmail_new_ticket.eml", world)
+    assert _pipe(raw).strip().endswith("failed")
+    stored = InboundEmail.objects.get()
+    assert bytes(stored.raw) == raw
+    assert stored.error
+    assert stored.ticket is None
