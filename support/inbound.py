@@ -64,8 +64,13 @@ def _header(msg: EmailMessage, name: str) -> str:
     return str(value or "").strip()
 
 
+def _printable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; a hostile header or body may.
+    return value.replace("\x00", "")
+
+
 def _message_id(msg: EmailMessage, raw: bytes) -> str:
-    found = MSGID_RE.search(_header(msg, "Message-ID"))
+    found = MSGID_RE.search(_printable(_header(msg, "Message-ID")))
     if found:
         return found.group(0)[:998]
     # Without one, the content names the message: the same bytes piped twice are one.
@@ -118,10 +123,14 @@ def _body(msg: EmailMessage) -> tuple[str, str, EmailMessage | None]:
             return "", "", None
     content = _text_of(part)[:MAX_BODY_CHARS]
     if part.get_content_subtype() == "html":
-        text = html_lib.unescape(nh3.clean(content, tags=set())).strip()
+        text = html_lib.unescape(nh3.clean(BLOCKQUOTE_RE.sub("\n", content), tags=set()))
+        text = re.sub(r"[ \t]*\n\s*\n\s*", "\n\n", text).strip()
         return text, content, part
     return content, "", part
 
+
+# Quoted history in HTML mail sits in blockquotes (Gmail, Apple Mail, Thunderbird).
+BLOCKQUOTE_RE = re.compile(r"<blockquote\b.*?</blockquote\s*>", re.IGNORECASE | re.DOTALL)
 
 QUOTE_HEADER_RE = re.compile(
     r"^\s*(On .{0,300}wrote:|-----\s*Original Message\s*-----|.{0,200}пишет:"
@@ -134,8 +143,11 @@ def fold_quotes(text: str) -> str:
     "Original Message") line and every ">" line. Our own rule, not a library's: see
     docs/decisions.md."""
     kept = []
-    for line in text.splitlines():
-        if QUOTE_HEADER_RE.match(line):
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        # Gmail wraps a long "On ... wrote:" line in two.
+        joined = f"{line} {lines[index + 1]}" if index + 1 < len(lines) else line
+        if QUOTE_HEADER_RE.match(line) or (line.strip() and QUOTE_HEADER_RE.match(joined)):
             break
         if line.lstrip().startswith(">"):
             continue
@@ -214,12 +226,12 @@ def _subject(raw_subject: str) -> str:
 def _store(raw: bytes, msg: EmailMessage, *, route: str, department, now: datetime
            ) -> Receipt:
     message_id = _message_id(msg, raw)
-    sender = parseaddr(_header(msg, "From"))[1]
+    sender = _printable(parseaddr(_header(msg, "From"))[1])
     try:
         with transaction.atomic():
             inbound = InboundEmail.objects.create(
                 raw=raw, message_id=message_id, sender=sender[:320],
-                subject=_header(msg, "Subject")[:300], received_at=now, route=route,
+                subject=_printable(_header(msg, "Subject"))[:300], received_at=now, route=route,
                 department=department)
     except IntegrityError:
         return Receipt(InboundEmail.objects.get(message_id=message_id), duplicate=True)
@@ -250,6 +262,9 @@ def _process(inbound: InboundEmail, msg: EmailMessage, *, department, now: datet
     if noise is not None:
         inbound.outcome = noise
         return
+    if SupportDepartment.objects.filter(email__iexact=inbound.sender).exclude(email="").exists():
+        inbound.outcome = InboundOutcome.AUTO_REPLY  # our own mail came round: a loop
+        return
     if Message.objects.filter(message_id=inbound.message_id).exists():
         inbound.outcome = InboundOutcome.DUPLICATE  # our own mail came back, or it was polled
         return
@@ -259,6 +274,7 @@ def _process(inbound: InboundEmail, msg: EmailMessage, *, department, now: datet
         inbound.outcome, inbound.ticket = InboundOutcome.UNKNOWN_SENDER, ticket
         return
     text, html, body_part = _body(msg)
+    text, html = _printable(text), _printable(html)
     if ticket is not None:
         text = fold_quotes(text)
         html = ""  # the folded text is the reply; the quoted HTML would repeat the thread

@@ -89,6 +89,9 @@ CORPUS = {
     "no_message_id.eml": (Out.TICKET_CREATED, "new", "forget the Message-ID", None),
     "enormous_body.eml": (Out.TICKET_CREATED, "new", "START OF LOG", None),
     "reply_to_closed_late.eml": (Out.TICKET_CREATED, "linked", "old problem is back", None),
+    "gmail_html_only_reply_blockquote.eml": (Out.REPLY_ADDED, "open", "Only HTML", "restarted"),
+    "gmail_wrapped_attribution.eml": (Out.REPLY_ADDED, "open", "confirmed", "restarted"),
+    "loop_from_our_own_address.eml": (Out.AUTO_REPLY, None, None, None),
 }
 
 ATTACHMENTS = {"inline_image.eml": 1, "exe_attachment.eml": 1, "png_renamed_exe.eml": 0,
@@ -102,7 +105,7 @@ def _media(settings, tmp_path):
 
 @pytest.fixture
 def world():
-    SupportDepartmentFactory()
+    SupportDepartmentFactory(email="support@openbill.test")
     client = ClientFactory()
     ClientUserFactory(client=client, user=UserFactory(email="alice@client.example"),
                       owner=True)
