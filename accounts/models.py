@@ -426,6 +426,9 @@ class Notification(models.Model):
     # What a notification written in bulk (the billing clock's) is rendered from when it
     # is sent: the event's facts as they were; empty subject and body until then.
     context = models.JSONField(null=True, blank=True)
+    # Mail headers of its own (a support reply's Message-ID and thread), kept with it so
+    # that a resend by the beat's sweep threads like the first try.
+    headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from celery import current_app
 from django.apps import apps
 from django.conf import settings
-from django.core.mail import EmailMessage, send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.template import Context, Template
@@ -79,8 +79,8 @@ def notify(*, client: Client, event: str, key: str, context: dict | None = None,
            headers: dict[str, str] | None = None) -> Notification | None:
     """Mail the client about ``event`` once per ``key``; returns the new notification, or
     None if this event was already notified (or its template is switched off).
-    ``headers`` go on the mail sent after commit (a support reply's Message-ID and thread);
-    the beat's sweep, which resends only what failed, sends without them."""
+    ``headers`` go on the mail (a support reply's Message-ID and thread), kept with the
+    notification so a resend carries them too."""
     if event not in DEFAULT_TEMPLATES:
         raise ValueError(f"Unknown event {event!r}.")
     texts = _texts(event)
@@ -93,14 +93,14 @@ def notify(*, client: Client, event: str, key: str, context: dict | None = None,
         with transaction.atomic():
             notification = Notification.objects.create(client=client, event=event, key=key,
                                                        email=client.email, subject=subject,
-                                                       body=body)
+                                                       body=body, headers=headers or {})
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: _send(notification.pk, headers=headers))
+    transaction.on_commit(lambda: _send(notification.pk))
     return notification
 
 
-def _send(notification_id: int, *, headers: dict[str, str] | None = None) -> bool:
+def _send(notification_id: int) -> bool:
     """Send one notification unless it was sent: it is claimed first (its sent time set),
     so a batch task and the sweep never both mail it; a failed send gives the claim back.
     One written by ``notify_many`` is rendered first."""
@@ -113,12 +113,8 @@ def _send(notification_id: int, *, headers: dict[str, str] | None = None) -> boo
         if notification.context is not None and not notification.subject \
                 and not _render_now(notification):
             return False
-        if headers:
-            EmailMessage(subject=notification.subject, body=notification.body,
-                         to=[notification.email], headers=headers).send()
-        else:
-            send_mail(subject=notification.subject, message=notification.body,
-                      from_email=None, recipient_list=[notification.email])
+        EmailMessage(subject=notification.subject, body=notification.body,
+                     to=[notification.email], headers=notification.headers or None).send()
     except Exception:
         Notification.objects.filter(pk=notification_id).update(sent_at=None)
         raise
@@ -151,8 +147,8 @@ def notify_many(*, event: str, notices: list[Notice], at: datetime) -> list[int]
     with connection.cursor() as cursor:
         cursor.execute("""
             INSERT INTO accounts_notification (client_id, event, key, email, subject, body,
-                                               context, created_at)
-            SELECT n.client_id, %s, n.key, n.email, '', '', c.context, %s
+                                               context, headers, created_at)
+            SELECT n.client_id, %s, n.key, n.email, '', '', c.context, '{}'::jsonb, %s
             FROM unnest(%s::bigint[], %s::text[], %s::text[]) WITH ORDINALITY
                  AS n (client_id, key, email, place)
             -- The contexts as one JSON document: an array of thousands of JSON texts
