@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Client, User
+from accounts.models import Client, Department, User
 from support import tickets
 from support.models import Category, Priority, SupportDepartment
 
@@ -23,6 +23,10 @@ def seed() -> None:
                                   "email": "billing@example.com"})
     sales, _ = SupportDepartment.objects.get_or_create(
         slug="sales", defaults={"name": "Sales", "position": 3, "email": "sales@example.com"})
+    for department, staff in [(technical, ["Technical support"]),
+                              (billing, ["Technical support", "Accounting"]),
+                              (sales, ["Technical support", "Sales"])]:
+        department.staff_departments.add(*Department.objects.filter(name__in=staff))
     for name, department in [("Server does not respond", technical),
                              ("DNS and domains", technical), ("Invoices and payments", billing),
                              ("Before you order", sales)]:

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Client, Provider
+from accounts.models import Client, Department, Provider
 from services.models import Service
 
 
@@ -25,6 +25,11 @@ class SupportDepartment(models.Model):
         _("archive after (days)"), default=30,
         help_text=_("Closed tickets move to the archive after this many days."))
     position = models.PositiveSmallIntegerField(default=0)
+    # Who works the queue: staff in these departments (the staff panel's groups). A support
+    # employee outside them never sees the department's tickets; administrators see all.
+    staff_departments = models.ManyToManyField(
+        Department, blank=True, related_name="+", verbose_name=_("staff departments"),
+        help_text=_("Staff in these departments see and answer this department's tickets."))
 
     class Meta:
         ordering = ["position", "name"]

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import factory
 from factory.django import DjangoModelFactory
 
+from accounts.models import Department
 from support.models import Category, Message, MessageKind, SupportDepartment, Ticket
 
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -16,6 +17,15 @@ class SupportDepartmentFactory(DjangoModelFactory):
     name = "Technical support"
     slug = "technical"
     reopen_days = 7
+
+    @factory.post_generation
+    def staff_departments(obj, create, extracted, **kwargs):
+        # Worked by "Technical support" unless a test names other staff departments.
+        if not create:
+            return
+        names = ["Technical support"] if extracted is None else extracted
+        obj.staff_departments.add(*[Department.objects.get_or_create(name=name)[0]
+                                    for name in names])
 
 
 class CategoryFactory(DjangoModelFactory):
