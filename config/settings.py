@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "engine",
     "support",
     "history",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
