@@ -100,3 +100,9 @@ def department_sync(*, name: str, codenames: list[str]) -> Department:
     department, _ = Department.objects.get_or_create(name=name)
     department.permissions.set(permissions_for(codenames))
     return department
+
+
+# The back office (issue 15): every department reads and writes staff notes on a client's
+# page (append-only: nobody edits or deletes one).
+for _codenames in DEFAULT_DEPARTMENTS.values():
+    _codenames += ["backoffice.view_clientnote", "backoffice.add_clientnote"]

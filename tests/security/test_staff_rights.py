@@ -94,6 +94,9 @@ CUSTOM_VIEWS = {
     ("support_ticket_reply", ()): ("support.reply_ticket", 302),
     ("support_ticket_attachment", (("attachment_id", 0),)): ("support.view_ticket", 404),
     ("support_inboundemail_raw", ()): ("support.download_inboundemail", 200),
+    # The back office: a client's page; a GET of its note form goes back to the page.
+    ("accounts_client_overview", ()): ("accounts.view_client", 200),
+    ("accounts_client_note", ()): ("backoffice.add_clientnote", 302),
 }
 # Views outside the staff panel's registry, by path: permission, status when allowed.
 OTHER_STAFF_PATHS = {
