@@ -157,17 +157,17 @@ def _side_by_side(today: list[dict], month: list[dict], keys: tuple[str, ...],
 
 
 def _per_provider_table(counts: dict[str, tuple[dict, dict | None]]) -> dict:
-    """Counts per provider as a table: the columns shown, and a row per provider with a
-    figure per column, today's and the month's side by side."""
-    columns: list[tuple[str, dict]] = []
+    """Counts per provider as a table with a row per figure (today's and the month's one
+    under the other) and a column per provider: providers are few, figures are many."""
+    figures_shown: list[tuple[str, dict]] = []
     for name, (first, second) in counts.items():
         if second is None:
-            columns.append((COUNT_LABELS[name], first))
+            figures_shown.append((COUNT_LABELS[name], first))
         else:
-            columns += [(COUNT_LABELS[f"{name}_today"], first),
-                        (COUNT_LABELS[f"{name}_month"], second)]
-    providers = sorted({provider for column in columns for provider in column[1]})
-    return {"columns": [column[0] for column in columns],
-            "rows": [{"provider": provider,
-                      "cells": [column[1].get(provider, 0) for column in columns]}
-                     for provider in providers]}
+            figures_shown += [(COUNT_LABELS[f"{name}_today"], first),
+                              (COUNT_LABELS[f"{name}_month"], second)]
+    providers = sorted({provider for shown in figures_shown for provider in shown[1]})
+    return {"providers": providers,
+            "rows": [{"label": label, "cells": [figure.get(provider, 0)
+                                                for provider in providers]}
+                     for label, figure in figures_shown]}

@@ -65,8 +65,11 @@ PAGES = [
         ("staff-billing-days", "/staff/engine/billingday/"),
         ("staff-service-daily", "staff-service:test-box.dana.example"),
         ("staff-impersonating", "enter:client@example.com"),
+        ("staff-apps", "/staff/apps/"),
+        ("staff-client-page", "client-page:client@example.com"),
     ]),
-    ("support@example.com", [("support-index", "/staff/")]),
+    ("support@example.com", [("support-index", "/staff/"),
+                             ("support-client-page", "client-page:client@example.com")]),
 ]
 
 
@@ -147,6 +150,9 @@ def main() -> None:
                     page.click("#result_list tbody a >> nth=0")
                 elif path.startswith("client-change:"):
                     page.goto(_client_change_url(page, options.base, path.split(":", 1)[1]))
+                elif path.startswith("client-page:"):
+                    page.goto(_client_change_url(page, options.base, path.split(":", 1)[1])
+                              .replace("/change/", "/overview/"))
                 elif path.startswith("enter:"):
                     page.goto(_client_change_url(page, options.base, path.split(":", 1)[1]))
                     page.click("text=Enter as client")
