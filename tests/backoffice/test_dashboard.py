@@ -5,6 +5,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from djmoney.money import Money
 
@@ -201,3 +203,22 @@ def test_a_client_user_is_sent_to_sign_in(client):
     assert response.status_code == 302
     assert client.get(reverse("admin:apps")).status_code == 302
 
+
+
+def test_the_dashboard_costs_the_same_queries_however_much_there_is(client, staff_in):
+    staff_in("admin")
+    client.get(reverse("admin:index"))  # warm caches (content types, permissions)
+    counts = []
+    for size in (1, 15):
+        provider = ProviderFactory(currency="EUR" if size > 1 else "USD")
+        company = CompanyFactory()
+        company.providers.add(provider)
+        for i in range(size):
+            customer = ClientFactory(provider=provider)
+            _pay(customer, "10.00", None, f"bound-pay-{size}-{i}")
+            _charge(customer, company, None, f"bound-charge-{size}-{i}", revenue="3.00")
+            ServiceFactory(client=customer)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("admin:index")).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
