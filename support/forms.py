@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -103,3 +105,18 @@ class StaffReplyForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=BODY_MAX,
                            label=_("Message"))
     attachments = AttachmentsField()
+    # The newest message shown with the form (support.collision) and the form's own token
+    # (a double submit stores the answer once).
+    seen_up_to = forms.IntegerField(min_value=0, max_value=2**63 - 1, widget=forms.HiddenInput,
+                                    error_messages={"required": _(
+                                        "The form is out of date: open the ticket again.")})
+    token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput,
+                             error_messages={"required": _(
+                                 "The form is out of date: open the ticket again."),
+                                 "invalid": _("The form is out of date: open the ticket "
+                                              "again.")})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and "token" not in self.initial:
+            self.initial["token"] = uuid.uuid4().hex
