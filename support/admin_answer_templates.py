@@ -23,13 +23,12 @@ class AnswerTemplateForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        allowed = scopes_for(user)
-        self.fields["scope"].choices = [(value, label) for value, label
-                                        in TemplateScope.choices if value in allowed]
-        if TemplateScope.DEPARTMENT in allowed:
+        if "scope" in self.fields:  # a template the user may only look at has no form fields
+            allowed = scopes_for(user)
+            self.fields["scope"].choices = [(value, label) for value, label
+                                            in TemplateScope.choices if value in allowed]
+        if "department" in self.fields:  # left out of the form for who may not share
             self.fields["department"].queryset = staff_support_departments(user)
-        else:
-            del self.fields["department"]
 
     def clean(self):
         cleaned = super().clean()
@@ -54,6 +53,13 @@ class AnswerTemplateAdmin(StaffModelAdmin):
         if request.user.is_superuser:
             return super().get_queryset(request)
         return answer_templates_for(request.user).select_related("owner")
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        editing = obj is None or self.has_change_permission(request, obj)
+        if editing and TemplateScope.DEPARTMENT not in scopes_for(request.user):
+            return [name for name in fields if name != "department"]
+        return fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
