@@ -9,6 +9,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accounts.models import Notification
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
 from support import tickets
 from support.answer_templates import (
@@ -251,3 +252,13 @@ def test_a_template_out_of_scope_fills_nothing(client, world, ticket):
     page = client.get(reverse("admin:support_ticket_change", args=[ticket.pk])
                       + f"?answer_template={theirs.pk}").content.decode()
     assert re.search(r'<textarea name="body"[^>]*>\n</textarea>', page)
+
+
+def test_a_templated_answer_reaches_the_client_as_written(world, ticket):
+    """The mail is plain text: what staff wrote, apostrophes and brackets included, not
+    HTML entities."""
+    ann = world["people"]["ann"]
+    text = answer_text("We're on it, {{ client_name }} <3 & co.", {"client_name": "O'Neil"})
+    tickets.ticket_reply_staff(ticket=ticket, user=ann, body=text, now=WHEN)
+    notification = Notification.objects.get(event="ticket_answered")
+    assert "We're on it, O'Neil <3 & co." in notification.body
