@@ -169,3 +169,28 @@ def test_a_question_about_a_service_answered_replied_by_mail_closed_and_rated(
                                                                     "Fast and clear.")
     for staff_page in (ann_page, ben_page):
         staff_page.context.close()
+
+
+def test_support_staff_keep_their_own_answer_templates(browser, live_server):
+    team = department_sync(name="Technical support",
+                           codenames=DEFAULT_DEPARTMENTS["Technical support"])
+    SupportDepartmentFactory()
+    ann = StaffFactory(name="Ann Support", email="ann@openbill.example")
+    ann.groups.add(team)
+    AnswerTemplate.objects.create(name="Greeting", scope=TemplateScope.EVERYONE,
+                                  body="Hello {{ client_name }},")
+    page = _staff_page(browser, live_server, ann)
+    page.goto(reverse("admin:support_answertemplate_add"))
+    # Only her own: sharing needs the right to manage shared templates.
+    expect(page.locator("select[name=scope] option")).to_have_count(1)
+    page.fill("input[name=name]", "My signature")
+    page.fill("textarea[name=body]", "--\n{{ staff_name }}, technical support")
+    _shoot_both(page, "support-staff-answer-template-add")
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    expect(page.locator("#result_list")).to_contain_text("My signature")
+    expect(page.locator("#result_list")).to_contain_text("Greeting")
+    _shoot_both(page, "support-staff-answer-templates")
+    mine = AnswerTemplate.objects.get(name="My signature")
+    assert (mine.scope, mine.owner) == (TemplateScope.PERSONAL, ann)
+    page.context.close()
