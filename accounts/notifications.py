@@ -86,7 +86,9 @@ def notify(*, client: Client, event: str, key: str, context: dict | None = None,
     texts = _texts(event)
     if texts is None:
         return None
-    context = Context({"client": client, "site_name": settings.SITE_NAME, **(context or {})})
+    # Plain-text mail: autoescaping would send "we&#x27;re" for "we're".
+    context = Context({"client": client, "site_name": settings.SITE_NAME, **(context or {})},
+                      autoescape=False)
     subject = Template(texts[0]).render(context).strip()[:200]
     body = Template(texts[1]).render(context)
     try:
@@ -205,7 +207,7 @@ def _render_now(notification: Notification) -> bool:
             subject="—", body="Not sent: the message template was switched off.")
         return False
     context = Context({"client": notification.client, "site_name": settings.SITE_NAME,
-                       **_thawed(notification.context)})
+                       **_thawed(notification.context)}, autoescape=False)  # plain text
     notification.subject = Template(texts[0]).render(context).strip()[:200] or "—"
     notification.body = Template(texts[1]).render(context)
     Notification.objects.filter(pk=notification.pk).update(subject=notification.subject,

@@ -86,6 +86,13 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
 }
 
 
+# Answer templates (issue 14): support writes its own; sharing one with a department or
+# everyone (support.manage_shared_templates) is for whom an administrator gives it.
+DEFAULT_DEPARTMENTS["Technical support"] += [
+    *_model_perms("support.answertemplate", VIEW, ADD, CHANGE, DELETE),
+]
+
+
 def permissions_for(codenames: list[str]) -> list[Permission]:
     query = Q(pk__in=[])
     for dotted in codenames:

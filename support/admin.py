@@ -3,10 +3,10 @@ categories. Replies and notes go through support.tickets like the client's."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -14,14 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.admin_base import StaffModelAdmin
-from support import tickets
+from support import admin_answer_templates  # noqa: F401 (registers Answer templates)
+from support.admin_reply import TicketReplyMixin
 from support.downloads import attachment_response
-from support.forms import StaffReplyForm
 from support.models import (
     Attachment,
     Category,
     InboundEmail,
-    MessageKind,
     SupportDepartment,
     Ticket,
 )
@@ -67,7 +66,7 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ticket)
-class TicketAdmin(StaffModelAdmin):
+class TicketAdmin(TicketReplyMixin, StaffModelAdmin):
     list_display = ["display_number", "subject", "client", "department", "status", "priority",
                     "assignee", "updated_at"]
     list_filter = [OpenFilter, "department", "status",
@@ -98,9 +97,8 @@ class TicketAdmin(StaffModelAdmin):
         super().save_model(request, obj, form, change)
 
     def get_urls(self):
+        # The answer form's addresses (reply, templates, presence): TicketReplyMixin.
         return [
-            path("<int:pk>/reply/", self.admin_site.admin_view(self.reply_view),
-                 name="support_ticket_reply"),
             path("<int:pk>/attachments/<int:attachment_id>/",
                  self.admin_site.admin_view(self.attachment_view),
                  name="support_ticket_attachment"),
@@ -111,34 +109,7 @@ class TicketAdmin(StaffModelAdmin):
         if obj is not None:
             context["thread"] = obj.messages.select_related("author").prefetch_related(
                 "attachments")
-            if request.user.has_perm(REPLY_PERMISSION):
-                context["reply_form"] = context.get("reply_form") or StaffReplyForm()
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
-
-    def reply_view(self, request, pk: int):
-        if not request.user.has_perm(REPLY_PERMISSION):
-            raise PermissionDenied
-        ticket = get_object_or_404(Ticket, pk=pk)
-        if request.method != "POST":
-            return redirect("admin:support_ticket_change", pk)
-        form = StaffReplyForm(request.POST, request.FILES)
-        if form.is_valid():
-            data = form.cleaned_data
-            write = tickets.ticket_note if data["kind"] == MessageKind.INTERNAL_NOTE \
-                else tickets.ticket_reply_staff
-            try:
-                write(ticket=ticket, user=request.user, body=data["body"],
-                      attachments=data["attachments"], now=timezone.now())
-            except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
-            else:
-                self.log_change(request, ticket, _("Note added") if write is tickets.ticket_note
-                                else _("Reply sent"))
-                messages.success(request, _("Saved."))
-        else:
-            for errors in form.errors.values():
-                messages.error(request, " ".join(errors))
-        return redirect("admin:support_ticket_change", pk)
 
     def attachment_view(self, request, pk: int, attachment_id: int):
         if not request.user.has_perm("support.view_ticket"):

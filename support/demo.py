@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from accounts.models import Client, Department, User
 from support import tickets
-from support.models import Category, Priority, SupportDepartment
+from support.models import (
+    AnswerTemplate,
+    Category,
+    Priority,
+    SupportDepartment,
+    TemplateScope,
+)
 
 
 @transaction.atomic
@@ -31,6 +37,8 @@ def seed() -> None:
                              ("DNS and domains", technical), ("Invoices and payments", billing),
                              ("Before you order", sales)]:
         Category.objects.get_or_create(name=name, defaults={"department": department})
+
+    _seed_answer_templates(technical=technical, billing=billing)
 
     client = Client.objects.get(email="client@example.com")
     if client.tickets.exists():
@@ -64,3 +72,27 @@ def seed() -> None:
                                now=now - timedelta(days=2, hours=20))
     tickets.ticket_close(ticket=done, now=now - timedelta(days=2))
     tickets.ticket_rate(ticket=done, rating=5, comment="Fast, thank you.")
+
+
+# --- Answer templates (issue 14, reply form) ----------------------------------------------
+
+
+def _seed_answer_templates(*, technical: SupportDepartment, billing: SupportDepartment) -> None:
+    staff = User.objects.get(email="support@example.com")
+    for name, scope, department, owner, body in [
+        ("Greeting", TemplateScope.EVERYONE, None, None,
+         "Hello {{ client_name }},\n\nthank you for writing to us about ticket "
+         "{{ ticket_number }}.\n\nBest regards,\n{{ staff_name }}"),
+        ("Server: please send diagnostics", TemplateScope.DEPARTMENT, technical, None,
+         "Hello {{ client_name }},\n\nto look into {{ service_name }} we need the output of "
+         "`uptime`, `df -h` and `ss -tlnp`. Please paste it in your reply.\n\n"
+         "{{ staff_name }}"),
+        ("Invoice copy sent", TemplateScope.DEPARTMENT, billing, None,
+         "Hello {{ client_name }},\n\nthe invoice is attached and also in the client area "
+         "under Finance.\n\n{{ staff_name }}"),
+        ("My signature", TemplateScope.PERSONAL, None, staff,
+         "--\n{{ staff_name }}, technical support"),
+    ]:
+        AnswerTemplate.objects.get_or_create(
+            name=name, scope=scope, department=department, owner=owner,
+            defaults={"body": body})

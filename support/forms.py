@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -96,6 +98,9 @@ class RatingForm(forms.Form):
                               max_length=2000, label=_("Comment"))
 
 
+OUT_OF_DATE = _("The form is out of date: open the ticket again.")
+
+
 class StaffReplyForm(forms.Form):
     kind = forms.ChoiceField(choices=[("staff", _("Reply to the client")),
                                       ("internal_note", _("Internal note"))],
@@ -103,3 +108,24 @@ class StaffReplyForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=BODY_MAX,
                            label=_("Message"))
     attachments = AttachmentsField()
+    # The newest message shown with the form (support.collision) and the form's own token
+    # (a double submit stores the answer once).
+    seen_up_to = forms.IntegerField(min_value=0, max_value=2**63 - 1, widget=forms.HiddenInput,
+                                    error_messages=dict.fromkeys(
+                                        ["required", "invalid", "min_value", "max_value"],
+                                        OUT_OF_DATE))
+    token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput,
+                             error_messages=dict.fromkeys(["required", "invalid"],
+                                                          OUT_OF_DATE))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and "token" not in self.initial:
+            self.initial["token"] = uuid.uuid4().hex
+
+    def full_clean(self):
+        super().full_clean()
+        # One message for the hidden fields, however many of them are wrong.
+        wrong = [name for name in ("seen_up_to", "token") if self._errors.pop(name, None)]
+        if wrong:
+            self.add_error(None, OUT_OF_DATE)

@@ -154,10 +154,17 @@ class Message(models.Model):
     created_at = models.DateTimeField()
     # The e-mail Message-ID, taken once: a message piped or polled twice is stored once.
     message_id = models.CharField(max_length=998, null=True, blank=True, unique=True)
+    # The staff reply form's token: a double submit of one answer stores it once. NULL (not
+    # "") where there is none: the unique constraint must not count those as equal.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "idempotency_key"],
+                                    name="message_idempotency_key_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.ticket.display_number}"
@@ -228,3 +235,68 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender}: {self.subject}"
+
+
+# --- Answer templates and the reply form's collision check (issue 14, reply form) ---------
+
+
+class TemplateScope(models.TextChoices):
+    EVERYONE = "everyone", _("Everyone")
+    DEPARTMENT = "department", _("One support department")
+    PERSONAL = "personal", _("Only me")
+
+
+class AnswerTemplate(models.Model):
+    """A canned answer staff insert into a reply; its variables are filled for the ticket
+    by support.answer_templates (a fixed set, never the template engine)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    body = models.TextField(
+        _("text"), max_length=20_000,
+        help_text=_("Variables: {{ client_name }}, {{ service_name }}, {{ ticket_number }}, "
+                    "{{ staff_name }}."))
+    scope = models.CharField(_("shared with"), max_length=12, choices=TemplateScope.choices,
+                             default=TemplateScope.PERSONAL)
+    department = models.ForeignKey(SupportDepartment, null=True, blank=True,
+                                   on_delete=models.CASCADE, related_name="answer_templates",
+                                   verbose_name=_("support department"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.CASCADE, related_name="answer_templates",
+                              verbose_name=_("owner"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("answer template")
+        permissions = [("manage_shared_templates",
+                        "Can manage answer templates shared with a department or everyone")]
+        constraints = [
+            # The scope names exactly who sees it: no department or owner left dangling.
+            models.CheckConstraint(
+                condition=Q(scope="everyone", department__isnull=True, owner__isnull=True)
+                | Q(scope="department", department__isnull=False, owner__isnull=True)
+                | Q(scope="personal", department__isnull=True, owner__isnull=False),
+                name="answer_template_scope_consistent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketPresence(models.Model):
+    """Who has a ticket's page open, as of their page's last poll; rows older than the
+    presence window are deleted by the next poll (support.presence)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    seen_at = models.DateTimeField()
+    replying = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"],
+                                               name="ticket_presence_unique")]
+        indexes = [models.Index(fields=["seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.ticket_id}"

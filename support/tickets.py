@@ -104,11 +104,12 @@ def _attach(message: Message, uploads: Iterable) -> None:
 
 def _message_add(*, ticket: Ticket, author: User | None, kind: str, body: str, now: datetime,
                  html: str = "", attachments: Iterable = (),
-                 message_id: str | None = None) -> Message:
+                 message_id: str | None = None, idempotency_key: str | None = None) -> Message:
     message = Message.objects.create(ticket=ticket, author=author, kind=kind,
                                      body_text=body.strip(),
                                      body_html=html_clean(html) if html else "",
-                                     created_at=now, message_id=message_id)
+                                     created_at=now, message_id=message_id,
+                                     idempotency_key=idempotency_key)
     _attach(message, attachments)
     return message
 
@@ -161,11 +162,13 @@ def ticket_reply_client(*, ticket: Ticket, user: User | None, body: str, now: da
 
 @transaction.atomic
 def ticket_reply_staff(*, ticket: Ticket, user: User, body: str, now: datetime,
-                       html: str = "", attachments: Iterable = ()) -> Message:
+                       html: str = "", attachments: Iterable = (),
+                       idempotency_key: str | None = None) -> Message:
     ticket = _locked(ticket)
     message = _message_add(ticket=ticket, author=user, kind=MessageKind.STAFF, body=body,
                            html=html, now=now, attachments=attachments,
-                           message_id=notifications.new_message_id(ticket.department))
+                           message_id=notifications.new_message_id(ticket.department),
+                           idempotency_key=idempotency_key)
     ticket.status = reply_status(status=ticket.status, by_staff=True, reopen_allowed=True)
     ticket.updated_at, ticket.closed_at = now, None
     if ticket.assignee_id is None:
@@ -177,9 +180,9 @@ def ticket_reply_staff(*, ticket: Ticket, user: User, body: str, now: datetime,
 
 @transaction.atomic
 def ticket_note(*, ticket: Ticket, user: User, body: str, now: datetime,
-                attachments: Iterable = ()) -> Message:
+                attachments: Iterable = (), idempotency_key: str | None = None) -> Message:
     return _message_add(ticket=ticket, author=user, kind=MessageKind.INTERNAL_NOTE, body=body,
-                        now=now, attachments=attachments)
+                        now=now, attachments=attachments, idempotency_key=idempotency_key)
 
 
 @transaction.atomic

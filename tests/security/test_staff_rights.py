@@ -36,6 +36,7 @@ from payments.models import Payment, PaymentStatus, WebhookEvent
 from payments.refunds import refund_payment
 from services.models import Service
 from support.inbound import receive
+from support.models import AnswerTemplate
 from tests.factories.accounts import AdminFactory, ClientUserFactory, StaffFactory
 from tests.factories.cart import AgreementFactory, PromoCodeFactory
 
@@ -97,7 +98,14 @@ CUSTOM_VIEWS = {
     # The back office: a client's page; a GET of its note form goes back to the page.
     ("accounts_client_overview", ()): ("accounts.view_client", 200),
     ("accounts_client_note", ()): ("backoffice.add_clientnote", 302),
+    # The answer form: a GET of a template's text goes back to the ticket; the presence
+    # poll's GET shows who else is there.
+    ("support_ticket_answer_template", ()): ("support.reply_ticket", 302),
+    ("support_ticket_presence", ()): ("support.reply_ticket", 200),
 }
+# The walked object of these is shared with everyone: changing or deleting it needs this
+# permission beyond the model's own (a personal one is its owner's).
+SHARED_OBJECT = {"support.answertemplate": "support.manage_shared_templates"}
 # Views outside the staff panel's registry, by path: permission, status when allowed.
 OTHER_STAFF_PATHS = {
     "cart_price_preview": ("services.view_tariffplan", 200),
@@ -129,7 +137,8 @@ def _expected_standard(perms, label: str, kind: str) -> int:
         # An object's history of changes: who may see the object and histories at all.
         "history": can_look and _has(perms, "history.view_events"),
         "add": label not in NEVER_ADDED and _has(perms, f"{app}.add_{model}"),
-        "delete": label not in NEVER_DELETED and _has(perms, f"{app}.delete_{model}"),
+        "delete": label not in NEVER_DELETED and _has(perms, f"{app}.delete_{model}")
+        and (label not in SHARED_OBJECT or _has(perms, SHARED_OBJECT[label])),
     }[kind]
     return 200 if allowed else 403
 
@@ -143,6 +152,8 @@ def _object_for(model):
         return User.objects.filter(is_staff=False).order_by("pk").first()
     if model is Service:
         return Service.objects.exclude(status="deleted").order_by("pk").first()
+    if model is AnswerTemplate:
+        return AnswerTemplate.objects.filter(scope="everyone").order_by("pk").first()
     return model._default_manager.order_by("pk").first()
 
 

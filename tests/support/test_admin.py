@@ -1,5 +1,7 @@
 """The staff panel's tickets: who may look, who may answer, and what an answer does."""
 
+import uuid
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -29,6 +31,12 @@ def _employee(client, department: str):
     return employee
 
 
+def _form(ticket, **data) -> dict:
+    """The answer form as the ticket's page hands it out: it saw the newest message."""
+    return {"seen_up_to": ticket.messages.order_by("-id").first().pk,
+            "token": uuid.uuid4().hex, **data}
+
+
 @pytest.fixture
 def ticket():
     return tickets.ticket_open(client=ClientFactory(), user=None,
@@ -43,7 +51,7 @@ def test_technical_support_answers_and_the_client_is_told(client, ticket):
     assert page.status_code == 200
     assert "Help." in page.content.decode()
     response = client.post(reverse("admin:support_ticket_reply", args=[ticket.pk]),
-                           {"kind": "staff", "body": "We freed 10 GB."})
+                           _form(ticket, kind="staff", body="We freed 10 GB."))
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.AWAITING_CLIENT
@@ -54,7 +62,7 @@ def test_technical_support_answers_and_the_client_is_told(client, ticket):
 def test_an_internal_note_tells_nobody(client, ticket):
     _employee(client, "Technical support")
     client.post(reverse("admin:support_ticket_reply", args=[ticket.pk]),
-                {"kind": "internal_note", "body": "Customer runs a backup at 3am."})
+                _form(ticket, kind="internal_note", body="Customer runs a backup at 3am."))
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.NEW
     assert ticket.messages.filter(kind=MessageKind.INTERNAL_NOTE).count() == 1
@@ -70,7 +78,7 @@ def test_other_departments_only_look(client, ticket, department):
     assert "admin:support_ticket_reply" not in page.content.decode()
     assert reverse("admin:support_ticket_reply", args=[ticket.pk]) not in page.content.decode()
     response = client.post(reverse("admin:support_ticket_reply", args=[ticket.pk]),
-                           {"kind": "staff", "body": "Hi"})
+                           _form(ticket, kind="staff", body="Hi"))
     assert response.status_code == 403
     assert ticket.messages.count() == 1
 
@@ -78,8 +86,8 @@ def test_other_departments_only_look(client, ticket, department):
 def test_an_empty_reply_changes_nothing(client, ticket):
     _employee(client, "Technical support")
     response = client.post(reverse("admin:support_ticket_reply", args=[ticket.pk]),
-                           {"kind": "staff", "body": ""})
-    assert response.status_code == 302
+                           _form(ticket, kind="staff", body=""))
+    assert response.status_code == 422  # the ticket's page again, the form saying why
     assert ticket.messages.count() == 1
 
 
