@@ -1,0 +1,100 @@
+"""Staff panel: each staff member's ticket e-mail subscriptions, per support department.
+
+Any member of staff sets their own (the page lists the departments whose queues they
+see); setting another's takes ``support.change_staffsubscription``, which administrators
+hold and may give to a department (a support lead)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext as _
+
+from accounts.actionlog import log_action
+from accounts.admin_base import StaffModelAdmin
+from accounts.models import User
+from core.forms import parse_id
+from support.models import StaffSubscription, SubscriptionLevel
+from support.subscriptions import subscriptions_set, user_levels
+
+OTHERS_PERMISSION = "support.change_staffsubscription"
+
+
+class SubscriptionsForm(forms.Form):
+    """One choice per department the staff member may see; nothing else is read."""
+
+    def __init__(self, *args, rows, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.departments = {}
+        for department, level, chosen in rows:
+            name = f"department_{department.pk}"
+            self.departments[name] = department
+            self.fields[name] = forms.ChoiceField(
+                label=department.name, choices=SubscriptionLevel.choices, initial=level,
+                widget=forms.RadioSelect,
+                help_text="" if chosen else _("The default: you have not chosen yet."))
+
+    def levels(self) -> dict[int, str]:
+        return {self.departments[name].pk: value for name, value in self.cleaned_data.items()}
+
+
+@admin.register(StaffSubscription)
+class StaffSubscriptionAdmin(StaffModelAdmin):
+    """No list or object pages: one page per staff member, reached from the user links."""
+
+    def get_model_perms(self, request):
+        return {}  # not on the index: every staff member reaches it from the top bar
+
+    def get_urls(self):
+        return [
+            path("", self.admin_site.admin_view(self.mine_view),
+                 name="support_staffsubscription_mine"),
+            path("<int:user_id>/", self.admin_site.admin_view(self.user_view),
+                 name="support_staffsubscription_user"),
+        ]
+
+    def mine_view(self, request):
+        chosen = parse_id(request.GET.get("user"))
+        if chosen is not None and chosen != request.user.pk:
+            return redirect("admin:support_staffsubscription_user", chosen)
+        return self._page(request, request.user)
+
+    def user_view(self, request, user_id: int):
+        if user_id != request.user.pk and not request.user.has_perm(OTHERS_PERMISSION):
+            raise PermissionDenied
+        return self._page(request, get_object_or_404(User, pk=user_id, is_staff=True))
+
+    def _page(self, request, target: User):
+        rows = user_levels(target)
+        form = SubscriptionsForm(request.POST or None, rows=rows)
+        if request.method == "POST" and form.is_valid():
+            try:
+                subscriptions_set(user=target, levels=form.levels())
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                log_action(actor=request.user, action="support.subscriptions_changed",
+                           obj=target, request=request,
+                           details={form.departments[name].name: value
+                                    for name, value in form.cleaned_data.items()})
+                messages.success(request, _("Your ticket e-mail is saved.")
+                                 if target == request.user else
+                                 _("Ticket e-mail of %(email)s is saved.")
+                                 % {"email": target.email})
+                return redirect(request.path)
+        may_choose_others = request.user.has_perm(OTHERS_PERMISSION)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Ticket e-mail"), "subtitle": target.email, "target": target,
+            "is_own": target == request.user, "form": form,
+            "staff": User.objects.filter(is_staff=True, is_active=True).order_by("email")
+            if may_choose_others else None,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(
+            request, "admin/support/staffsubscription/subscriptions.html", context,
+            status=422 if request.method == "POST" else 200)
