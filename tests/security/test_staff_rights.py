@@ -94,6 +94,11 @@ CUSTOM_VIEWS = {
     ("support_ticket_reply", ()): ("support.reply_ticket", 302),
     ("support_ticket_attachment", (("attachment_id", 0),)): ("support.view_ticket", 404),
     ("support_inboundemail_raw", ()): ("support.download_inboundemail", 200),
+    # Ticket e-mail subscriptions: every member of staff sets their own (None: no
+    # permission beyond being staff); another's takes the permission (no user 0: 404).
+    ("support_staffsubscription_mine", ()): (None, 200),
+    ("support_staffsubscription_user", (("user_id", 0),)):
+        ("support.change_staffsubscription", 404),
 }
 # Views outside the staff panel's registry, by path: permission, status when allowed.
 OTHER_STAFF_PATHS = {
@@ -111,8 +116,8 @@ def _perms(who: str) -> set[str] | None:
     return set(DEFAULT_DEPARTMENTS[who])
 
 
-def _has(perms: set[str] | None, permission: str) -> bool:
-    return perms is None or permission in perms
+def _has(perms: set[str] | None, permission: str | None) -> bool:
+    return perms is None or permission is None or permission in perms
 
 
 def _expected_standard(perms, label: str, kind: str) -> int:
