@@ -140,7 +140,7 @@ def test_a_reader_follows_and_stops_from_the_ticket_page(client, account):
 
     assert browser.post(reverse("support:follow", args=[ticket.pk])).status_code == 302
     assert TicketFollower.objects.filter(ticket=ticket, user=account["reader"]).exists()
-    assert "Following · stop" in browser.get(url).content.decode()
+    assert "Stop following" in browser.get(url).content.decode()
 
     assert browser.post(reverse("support:follow", args=[ticket.pk]),
                         {"stop": "1"}).status_code == 302
