@@ -100,3 +100,8 @@ def department_sync(*, name: str, codenames: list[str]) -> Department:
     department, _ = Department.objects.get_or_create(name=name)
     department.permissions.set(permissions_for(codenames))
     return department
+
+
+# Support mail out (issue 14, outgoing): support sees what was mailed to staff about the
+# tickets of its queues (the list is scoped to them), failures and their errors included.
+DEFAULT_DEPARTMENTS["Technical support"] += [*_model_perms("support.staffmail", VIEW)]

@@ -15,10 +15,11 @@ from django.urls import path
 from django.utils.translation import gettext as _
 
 from accounts.actionlog import log_action
-from accounts.admin_base import StaffModelAdmin
+from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
 from accounts.models import User
 from core.forms import parse_id
-from support.models import StaffSubscription, SubscriptionLevel
+from support.models import StaffMail, StaffSubscription, SubscriptionLevel
+from support.selectors import staff_tickets
 from support.subscriptions import subscriptions_set, user_levels
 
 OTHERS_PERMISSION = "support.change_staffsubscription"
@@ -98,3 +99,27 @@ class StaffSubscriptionAdmin(StaffModelAdmin):
         return TemplateResponse(
             request, "admin/support/staffsubscription/subscriptions.html", context,
             status=422 if request.method == "POST" else 200)
+
+
+@admin.register(StaffMail)
+class StaffMailAdmin(ReadOnlyStaffAdmin):
+    """What was (or is still to be) mailed to staff about tickets, with each failure's
+    error and count of tries: read-only, the tickets of the queues one works only."""
+
+    list_display = ["created_at", "event", "email", "ticket", "status", "attempts", "sent_at"]
+    list_filter = ["status", "event"]
+    list_select_related = ["ticket"]
+    search_fields = ["email", "subject", "=key"]
+    fields = ["created_at", "event", "ticket", "recipient", "email", "subject", "body",
+              "headers", "key", "status", "attempts", "error", "claimed_until", "sent_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(ticket__in=staff_tickets(request.user))
+
+    def history_view(self, request, object_id, extra_context=None):
+        # The right first: a row outside one's queues must not read as "does not exist"
+        # to someone who may not look at staff mail at all.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)

@@ -55,7 +55,7 @@ NEVER_ADDED = {
     "payments.payment", "payments.refund", "payments.savedpaymentmethod",
     "payments.webhookevent", "payments.sandboxtransaction",
     "cart.order", "cart.promoredemption", "cart.agreementacceptance",
-    "engine.billingday", "support.ticket", "support.inboundemail",
+    "engine.billingday", "support.ticket", "support.inboundemail", "support.staffmail",
 }
 NEVER_DELETED = NEVER_ADDED - {"payments.savedpaymentmethod"}
 # Only administrators open these, whatever permissions a department holds.
@@ -66,7 +66,7 @@ NEVER_CHANGED = {"accounts.actionlog", "accounts.notification", "services.servic
                  "billing.closingdocument", "billing.promisedpayment", "payments.refund",
                  "payments.webhookevent", "payments.sandboxtransaction", "cart.order",
                  "cart.promoredemption", "cart.agreementacceptance", "engine.billingday",
-                 "support.inboundemail"}
+                 "support.inboundemail", "support.staffmail"}
 
 # Custom staff views: (url name, kwargs beyond the object) -> (permission, status when
 # allowed). A GET of an action's address only shows its form or goes back to the object.

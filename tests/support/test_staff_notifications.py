@@ -395,3 +395,23 @@ def test_a_real_worker_sends_what_the_ticket_wrote(team):
     assert row.status == "sent", worker.log_path.read_text()[-3000:]
     assert row.attempts == 1
     assert ticket.subject_token in worker.log_path.read_text()
+
+
+def test_staff_mail_is_listed_for_the_queues_one_works_only(client, team):
+    ticket = _open(team)
+    sales_queue = SupportDepartmentFactory(slug="sales", name="Sales queue",
+                                           staff_departments=["Sales"])
+    hidden = tickets.ticket_open(client=ClientFactory(), user=None, department=sales_queue,
+                                 subject="Secret deal", body="Quote please.", now=WHEN)
+    StaffMail.objects.create(recipient=team["sales"], ticket=hidden, event=NEW,
+                             key="k-hidden", email="sales@staff.example", subject="Secret deal",
+                             body="b", created_at=WHEN)
+    member = _support_member(client)
+    page = client.get(reverse("admin:support_staffmail_changelist")).content.decode()
+    assert "dflt@staff.example" in page
+    assert "sales@staff.example" not in page
+    hidden_row = StaffMail.objects.get(key="k-hidden")
+    assert client.get(reverse("admin:support_staffmail_change", args=[hidden_row.pk])
+                      ).status_code == 302  # "does not exist" for this member
+    assert member.has_perm("support.view_staffmail")
+    assert StaffMail.objects.filter(ticket=ticket).exists()
