@@ -200,4 +200,4 @@ class InboundEmailAdmin(StaffModelAdmin):
 
 
 # Mail out (issue 14, outgoing): staff's ticket e-mail subscriptions.
-from support import admin_outgoing  # noqa: E402, F401  (registers its model admin)
+from support import admin_outgoing  # noqa: E402, F401  (registers the staff mail admin)

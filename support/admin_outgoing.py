@@ -15,10 +15,10 @@ from django.urls import path
 from django.utils.translation import gettext as _
 
 from accounts.actionlog import log_action
-from accounts.admin_base import ReadOnlyStaffAdmin, StaffModelAdmin
+from accounts.admin_base import ReadOnlyStaffAdmin
 from accounts.models import User
 from core.forms import parse_id
-from support.models import StaffMail, StaffSubscription, SubscriptionLevel
+from support.models import StaffMail, SubscriptionLevel
 from support.selectors import staff_tickets
 from support.subscriptions import subscriptions_set, user_levels
 
@@ -43,25 +43,14 @@ class SubscriptionsForm(forms.Form):
         return {self.departments[name].pk: value for name, value in self.cleaned_data.items()}
 
 
-@admin.register(StaffSubscription)
-class StaffSubscriptionAdmin(StaffModelAdmin):
-    """No list or object pages: one page per staff member, reached from the user links."""
-
-    def get_model_perms(self, request):
-        return {}  # not on the index: every staff member reaches it from the top bar
-
-    def get_urls(self):
-        return [
-            path("", self.admin_site.admin_view(self.mine_view),
-                 name="support_staffsubscription_mine"),
-            path("<int:user_id>/", self.admin_site.admin_view(self.user_view),
-                 name="support_staffsubscription_user"),
-        ]
+class SubscriptionPages:
+    """One page per staff member (no list or object pages), reached from the top bar's
+    "Ticket e-mail"; it hangs on the staff mail's admin (see ``StaffMailAdmin``)."""
 
     def mine_view(self, request):
         chosen = parse_id(request.GET.get("user"))
         if chosen is not None and chosen != request.user.pk:
-            return redirect("admin:support_staffsubscription_user", chosen)
+            return redirect("admin:support_staffmail_subscriptions_user", chosen)
         return self._page(request, request.user)
 
     def user_view(self, request, user_id: int):
@@ -94,15 +83,15 @@ class StaffSubscriptionAdmin(StaffModelAdmin):
             "is_own": target == request.user, "form": form,
             "staff": User.objects.filter(is_staff=True, is_active=True).order_by("email")
             if may_choose_others else None,
-            "opts": self.model._meta,
+            "opts": StaffMail._meta,
         }
         return TemplateResponse(
-            request, "admin/support/staffsubscription/subscriptions.html", context,
+            request, "admin/support/staffmail/subscriptions.html", context,
             status=422 if request.method == "POST" else 200)
 
 
 @admin.register(StaffMail)
-class StaffMailAdmin(ReadOnlyStaffAdmin):
+class StaffMailAdmin(SubscriptionPages, ReadOnlyStaffAdmin):
     """What was (or is still to be) mailed to staff about tickets, with each failure's
     error and count of tries: read-only, the tickets of the queues one works only."""
 
@@ -116,6 +105,15 @@ class StaffMailAdmin(ReadOnlyStaffAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(ticket__in=staff_tickets(request.user))
+
+    def get_urls(self):
+        return [
+            path("subscriptions/", self.admin_site.admin_view(self.mine_view),
+                 name="support_staffmail_subscriptions"),
+            path("subscriptions/<int:user_id>/", self.admin_site.admin_view(self.user_view),
+                 name="support_staffmail_subscriptions_user"),
+            *super().get_urls(),
+        ]
 
     def history_view(self, request, object_id, extra_context=None):
         # The right first: a row outside one's queues must not read as "does not exist"

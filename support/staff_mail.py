@@ -103,7 +103,7 @@ def _texts(ticket: Ticket, event: str, message: Message | None) -> tuple[str, st
     body = render_to_string("support/email/staff_notification.txt", {
         "ticket": ticket, "what": what, "event": event, "url": staff_ticket_url(ticket),
         "subscriptions_url": settings.SITE_URL
-        + reverse("admin:support_staffsubscription_mine"),
+        + reverse("admin:support_staffmail_subscriptions"),
         # The client's own words; an internal note is staff's and could be written here
         # only by a caller's mistake, which this keeps out of any mail.
         "body": message.body_text if message is not None

@@ -96,8 +96,8 @@ CUSTOM_VIEWS = {
     ("support_inboundemail_raw", ()): ("support.download_inboundemail", 200),
     # Ticket e-mail subscriptions: every member of staff sets their own (None: no
     # permission beyond being staff); another's takes the permission (no user 0: 404).
-    ("support_staffsubscription_mine", ()): (None, 200),
-    ("support_staffsubscription_user", (("user_id", 0),)):
+    ("support_staffmail_subscriptions", ()): (None, 200),
+    ("support_staffmail_subscriptions_user", (("user_id", 0),)):
         ("support.change_staffsubscription", 404),
 }
 # Views outside the staff panel's registry, by path: permission, status when allowed.

@@ -306,7 +306,7 @@ def test_a_staff_member_sets_their_own(client):
     technical = SupportDepartmentFactory()
     SupportDepartmentFactory(slug="sales", name="Sales", staff_departments=["Sales"])
     member = _support_member(client)
-    url = reverse("admin:support_staffsubscription_mine")
+    url = reverse("admin:support_staffmail_subscriptions")
 
     page = client.get(url).content.decode()
     assert "Technical support" in page
@@ -321,7 +321,7 @@ def test_a_staff_member_sets_their_own(client):
 def test_bad_input_changes_nothing(client):
     technical = SupportDepartmentFactory()
     member = _support_member(client)
-    url = reverse("admin:support_staffsubscription_mine")
+    url = reverse("admin:support_staffmail_subscriptions")
     response = client.post(url, {f"department_{technical.pk}": "everything"})
     assert response.status_code == 422
     assert "Select a valid choice" in response.content.decode()
@@ -332,7 +332,7 @@ def test_a_department_they_do_not_work_cannot_be_chosen(client):
     SupportDepartmentFactory()
     sales = SupportDepartmentFactory(slug="sales", name="Sales", staff_departments=["Sales"])
     member = _support_member(client)
-    client.post(reverse("admin:support_staffsubscription_mine"),
+    client.post(reverse("admin:support_staffmail_subscriptions"),
                 {f"department_{sales.pk}": ALL})
     assert not StaffSubscription.objects.filter(user=member).exists()
 
@@ -342,24 +342,24 @@ def test_another_staff_members_page_takes_the_permission(client):
     other = StaffFactory()
     other.groups.add(Department.objects.get(name="Technical support"))
     _support_member(client)
-    url = reverse("admin:support_staffsubscription_user", args=[other.pk])
+    url = reverse("admin:support_staffmail_subscriptions_user", args=[other.pk])
     assert client.get(url).status_code == 403
     assert client.post(url, {f"department_{technical.pk}": NONE}).status_code == 403
 
     client.force_login(AdminFactory())
-    assert client.get(reverse("admin:support_staffsubscription_mine")
+    assert client.get(reverse("admin:support_staffmail_subscriptions")
                       + f"?user={other.pk}")["Location"] == url
     assert client.get(url).status_code == 200
     assert client.post(url, {f"department_{technical.pk}": NONE}).status_code == 302
     assert StaffSubscription.objects.get(user=other).level == NONE
-    assert client.get(reverse("admin:support_staffsubscription_user",
+    assert client.get(reverse("admin:support_staffmail_subscriptions_user",
                               args=[999_999_999])).status_code == 404
 
 
 def test_staff_of_no_support_department_are_told_so(client):
     SupportDepartmentFactory()
     client.force_login(StaffFactory())
-    page = client.get(reverse("admin:support_staffsubscription_mine"))
+    page = client.get(reverse("admin:support_staffmail_subscriptions"))
     assert page.status_code == 200
     assert "no ticket e-mail reaches you" in page.content.decode()
 
