@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from accounts.admin_base import StaffModelAdmin
 from support import tickets
 from support.downloads import attachment_response
+from support.followers import mailed_followers
 from support.forms import StaffReplyForm
 from support.models import (
     Attachment,
@@ -118,6 +119,8 @@ class TicketAdmin(StaffModelAdmin):
                 "attachments")
             if request.user.has_perm(REPLY_PERMISSION):
                 context["reply_form"] = context.get("reply_form") or StaffReplyForm()
+                context["mailed_to"] = [obj.client.email, *(
+                    user.email for user in mailed_followers(obj))]
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def reply_view(self, request, pk: int):

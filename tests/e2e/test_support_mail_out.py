@@ -6,7 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import Access, Department
+from accounts.models import Access
+from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
 from support import tickets
 from support.models import StaffSubscription, SubscriptionLevel, TicketFollower
 from tests.factories.accounts import PASSWORD, ClientUserFactory, StaffFactory
@@ -36,7 +37,8 @@ def test_staff_choose_their_ticket_mail(page, shoot):
     technical = SupportDepartmentFactory()
     SupportDepartmentFactory(slug="billing", name="Billing questions")
     member = StaffFactory(email="sam@staff.example")
-    member.groups.add(Department.objects.get(name="Technical support"))
+    member.groups.add(department_sync(name="Technical support",
+                                      codenames=DEFAULT_DEPARTMENTS["Technical support"]))
 
     _sign_in(page, member.email, code=totp_code(totp_secret(member)))
     page.click("text=Ticket e-mail")
@@ -51,6 +53,21 @@ def test_staff_choose_their_ticket_mail(page, shoot):
     page.reload()
     shoot("support-staff-subscriptions-390")
     assert _fits(page)
+
+    # The ticket's page says who a reply is mailed to.
+    owner = ClientUserFactory(owner=True, client__email="dana@client.example")
+    colleague = ClientUserFactory(client=owner.client, user__email="chris@client.example")
+    ticket = tickets.ticket_open(client=owner.client, user=colleague.user,
+                                 department=technical, subject="Disk full",
+                                 body="Please free some space.", now=WHEN)
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.goto(f"/staff/support/ticket/{ticket.pk}/change/")
+    expect(page.locator("body")).to_contain_text(
+        "dana@client.example, chris@client.example")
+    shoot("support-staff-ticket-mailed-to-1280")
+    page.set_viewport_size(PHONE)
+    page.reload()
+    shoot("support-staff-ticket-mailed-to-390")
 
 
 def test_a_colleague_follows_a_ticket(page, shoot):

@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from accounts.models import Access, Notification
 from accounts.notifications import notifications_send_pending
+from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
 from support import tickets
 from support.followers import mailed_followers, ticket_follow
 from support.models import Ticket, TicketFollower, TicketStatus
+from support.notifications import client_notify_answered
 from tests.factories.accounts import ClientUserFactory, StaffFactory, UserFactory
 from tests.factories.support import WHEN, SupportDepartmentFactory
 
@@ -118,8 +120,6 @@ def test_internal_notes_are_never_mailed_to_the_client_or_followers(account):
     ticket = _open(account, account["manager"])
     tickets.ticket_note(ticket=ticket, user=StaffFactory(), body="Rude.", now=WHEN)
     assert not Notification.objects.exists()
-    from support.notifications import client_notify_answered
-
     with pytest.raises(ValueError, match="Only a staff reply"):
         client_notify_answered(ticket.messages.get(kind="internal_note"))
 
@@ -199,3 +199,14 @@ def test_a_reader_reads_but_cannot_open_reply_close_reopen_or_rate(client, accou
     assert (ticket.status, ticket.rating, ticket.messages.count()) == (
         TicketStatus.CLOSED, None, 1)
     assert Ticket.objects.count() == 1
+
+
+def test_staff_see_who_a_reply_is_mailed_to(client, account):
+    ticket = _open(account, account["manager"])
+    ticket_follow(ticket=ticket, user=account["reader"], now=WHEN)
+    member = StaffFactory()
+    member.groups.add(department_sync(name="Technical support",
+                                      codenames=DEFAULT_DEPARTMENTS["Technical support"]))
+    client.force_login(member)
+    page = client.get(reverse("admin:support_ticket_change", args=[ticket.pk])).content.decode()
+    assert "dana@client.example, chris@client.example, robin@client.example" in page
