@@ -76,11 +76,13 @@ def _texts(event: str) -> tuple[str, str] | None:
 
 
 def notify(*, client: Client, event: str, key: str, context: dict | None = None,
-           headers: dict[str, str] | None = None) -> Notification | None:
+           headers: dict[str, str] | None = None,
+           email: str | None = None) -> Notification | None:
     """Mail the client about ``event`` once per ``key``; returns the new notification, or
     None if this event was already notified (or its template is switched off).
     ``headers`` go on the mail (a support reply's Message-ID and thread), kept with the
-    notification so a resend carries them too."""
+    notification so a resend carries them too. ``email`` sends it to another of the
+    client's addresses (a user of the client) instead of the client's own."""
     if event not in DEFAULT_TEMPLATES:
         raise ValueError(f"Unknown event {event!r}.")
     texts = _texts(event)
@@ -94,7 +96,8 @@ def notify(*, client: Client, event: str, key: str, context: dict | None = None,
     try:
         with transaction.atomic():
             notification = Notification.objects.create(client=client, event=event, key=key,
-                                                       email=client.email, subject=subject,
+                                                       email=email or client.email,
+                                                       subject=subject,
                                                        body=body, headers=headers or {})
     except IntegrityError:
         return None

@@ -113,3 +113,6 @@ def department_sync(*, name: str, codenames: list[str]) -> Department:
 # page (append-only: nobody edits or deletes one).
 for _codenames in DEFAULT_DEPARTMENTS.values():
     _codenames += ["backoffice.view_clientnote", "backoffice.add_clientnote"]
+# Support mail out (issue 14, outgoing): support sees what was mailed to staff about the
+# tickets of its queues (the list is scoped to them), failures and their errors included.
+DEFAULT_DEPARTMENTS["Technical support"] += [*_model_perms("support.staffmail", VIEW)]

@@ -61,4 +61,12 @@ app.conf.beat_schedule = {
         "task": "payments.tasks.expire_abandoned_payments",
         "schedule": 3600.0,
     },
+    # Support mail to staff (support.staff_mail) is sent by a worker after the ticket's
+    # transaction commits; what a lost message or a mail server that was down left
+    # pending (with its error and count of tries) goes out within a few minutes. The
+    # notifications sweep above cannot see these rows (accounts does not know support).
+    "send-pending-staff-mail": {
+        "task": "support.tasks.send_pending_staff_mail",
+        "schedule": 60.0,
+    },
 }

@@ -389,3 +389,8 @@ IMPERSONATION_MAX_AGE_SECONDS = 4 * 3600
 SIMULATED_MODULE_DELAY = env.float("SIMULATED_MODULE_DELAY", default=3.0)
 # A running operation whose worker stopped answering is taken over after this long.
 OPERATION_LEASE_SECONDS = env.int("OPERATION_LEASE_SECONDS", default=300)
+
+# Support mail out (issue 14, outgoing) --------------------------------------------------
+# Where staff open the links in their ticket e-mail: the site's public address, no slash
+# at the end (mail is written by workers, which have no request to ask).
+SITE_URL = env("SITE_URL", default=f"http://localhost:{env('PORT', default='8000')}").rstrip("/")

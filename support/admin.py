@@ -21,9 +21,11 @@ from support.models import (
     Attachment,
     Category,
     InboundEmail,
+    StaffEvent,
     SupportDepartment,
     Ticket,
 )
+from support.staff_mail import staff_notify
 
 REPLY_PERMISSION = "support.reply_ticket"
 RAW_PERMISSION = "support.download_inboundemail"
@@ -95,6 +97,9 @@ class TicketAdmin(TicketReplyMixin, StaffModelAdmin):
         if "status" in form.changed_data:
             obj.closed_at = timezone.now() if obj.is_closed else None
         super().save_model(request, obj, form, change)
+        if "assignee" in form.changed_data and obj.assignee_id is not None:
+            # In the admin's transaction: the mail is written with the change or not at all.
+            staff_notify(obj, StaffEvent.ASSIGNED, now=timezone.now(), actor=request.user)
 
     def get_urls(self):
         # The answer form's addresses (reply, templates, presence): TicketReplyMixin.
@@ -163,3 +168,7 @@ class InboundEmailAdmin(StaffModelAdmin):
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return response
+
+
+# Mail out (issue 14, outgoing): staff's ticket e-mail subscriptions.
+from support import admin_outgoing  # noqa: E402, F401  (registers the staff mail admin)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from core.forms import parse_id
 from support.answer_templates import answer_for_ticket, answer_templates_for
 from support.collision import newest_message_id
+from support.followers import mailed_followers
 from support.forms import BODY_MAX, StaffReplyForm
 from support.models import MessageKind, TemplateScope, Ticket
 from support.presence import POLL_SECONDS, others_present, presence_record
@@ -78,6 +79,9 @@ class TicketReplyMixin:
             form = StaffReplyForm(initial=initial)
         return {
             "reply_form": form,
+            # Who a reply reaches: the client and the users who follow the ticket.
+            "mailed_to": [ticket.client.email, *(
+                user.email for user in mailed_followers(ticket))],
             "template_groups": _template_groups(request.user, ticket),
             "presence": others_present(ticket=ticket, user=request.user, now=timezone.now()),
             "presence_poll_seconds": POLL_SECONDS,

@@ -9,14 +9,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Client, Department, User
-from support import tickets
+from support import followers, tickets
 from support.models import (
     AnswerTemplate,
     Category,
     Priority,
+    SubscriptionLevel,
     SupportDepartment,
     TemplateScope,
 )
+from support.subscriptions import subscriptions_set
 
 
 @transaction.atomic
@@ -72,6 +74,7 @@ def seed() -> None:
                                now=now - timedelta(days=2, hours=20))
     tickets.ticket_close(ticket=done, now=now - timedelta(days=2))
     tickets.ticket_rate(ticket=done, rating=5, comment="Fast, thank you.")
+    _seed_outgoing(waiting=waiting, staff=staff, now=now)
 
 
 # --- Answer templates (issue 14, reply form) ----------------------------------------------
@@ -96,3 +99,15 @@ def _seed_answer_templates(*, technical: SupportDepartment, billing: SupportDepa
         AnswerTemplate.objects.get_or_create(
             name=name, scope=scope, department=department, owner=owner,
             defaults={"body": body})
+
+
+# Mail out (issue 14, outgoing): staff's ticket e-mail choices and a follower.
+def _seed_outgoing(*, waiting, staff, now) -> None:
+    levels = {department.pk: level for slug, level in [
+        ("technical", SubscriptionLevel.ALL), ("billing", SubscriptionLevel.ASSIGNED),
+        ("sales", SubscriptionLevel.NONE)]
+        for department in SupportDepartment.objects.filter(slug=slug)}
+    subscriptions_set(user=staff, levels=levels)
+    colleague = User.objects.filter(email="colleague@example.com").first()
+    if colleague is not None:
+        followers.ticket_follow(ticket=waiting, user=colleague, now=now)

@@ -300,3 +300,100 @@ class TicketPresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.ticket_id}"
+# --- Mail out: staff subscriptions, the staff outbox, followers (issue 14, outgoing) ---
+
+class SubscriptionLevel(models.TextChoices):
+    """Which tickets of a support department a member of staff hears of by e-mail."""
+
+    ALL = "all", _("All tickets of the department")
+    ASSIGNED = "assigned", _("Only tickets assigned to me")
+    NONE = "none", _("None")
+
+
+class StaffSubscription(models.Model):
+    """A staff member's own choice for one department; without a row, the default applies
+    (support.subscriptions.effective_level)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+", verbose_name=_("staff member"))
+    department = models.ForeignKey(SupportDepartment, on_delete=models.CASCADE,
+                                   related_name="+", verbose_name=_("department"))
+    level = models.CharField(_("ticket e-mail"), max_length=10,
+                             choices=SubscriptionLevel.choices)
+
+    class Meta:
+        verbose_name = _("ticket e-mail subscription")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "department"],
+                                    name="staff_subscription_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.department}: {self.get_level_display()}"
+
+
+class StaffEvent(models.TextChoices):
+    NEW_TICKET = "ticket_new", _("New ticket")
+    CLIENT_REPLY = "client_reply", _("The client replied")
+    ASSIGNED = "ticket_assigned", _("Ticket assigned to you")
+    SLA_BREACH = "sla_breach", _("SLA target missed")
+
+
+class StaffMail(models.Model):
+    """One e-mail to one member of staff about one event, written in the transaction of
+    the event before anything is sent; a worker sends it (support.staff_mail)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed, not retried")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="staff_mail")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    event = models.CharField(max_length=20, choices=StaffEvent.choices)
+    # "<event>:<message or ticket and moment>:<recipient>": an event written twice (a
+    # retried transaction, a re-run of the clock) is one row.
+    key = models.CharField(max_length=200, unique=True)
+    email = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    headers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    # A sender holds the row this long; a sender that died is taken over after it.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("staff e-mail")
+        verbose_name_plural = _("staff e-mail")
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.email}"
+
+
+class TicketFollower(models.Model):
+    """A user of the ticket's client who gets staff replies by e-mail (the opener follows
+    from the start); mailed only while they hold the support right."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="ticket_follower_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.ticket}"

@@ -1,24 +1,17 @@
-"""Mail about tickets: the client hears of staff replies (accounts' notifications, once
-per message), the department's staff hear of new tickets and client replies."""
+"""Mail about tickets to the client: staff replies reach the client and the ticket's
+followers (accounts' notifications, once per message and address). Staff hear of
+tickets through support.staff_mail."""
 
 from __future__ import annotations
 
-import logging
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
-from django.utils.translation import gettext as _
 
-from accounts.models import User
 from accounts.notifications import notify
 from support.addresses import reply_address
-
-log = logging.getLogger(__name__)
-
-# Until staff choose their subscriptions, the first-line department hears of everything.
-STAFF_DEPARTMENT = "Technical support"
+from support.followers import mailed_followers
+from support.models import MessageKind
 
 
 def new_message_id(department) -> str:
@@ -48,40 +41,18 @@ def thread_headers(message) -> dict[str, str]:
 
 
 def client_notify_answered(message) -> None:
+    """A staff reply, mailed to the client's address and to each follower's (see
+    support.followers), each once per message (its own key); internal notes never."""
+    if message.kind != MessageKind.STAFF:
+        raise ValueError("Only a staff reply is mailed to the client.")
     ticket = message.ticket
+    context = {"ticket": ticket, "number": ticket.display_number,
+               "token": ticket.subject_token, "subject": ticket.subject,
+               "body": message.body_text}
+    headers = thread_headers(message)
     notify(client=ticket.client, event="ticket_answered", key=f"ticket_answered:{message.pk}",
-           context={"ticket": ticket, "number": ticket.display_number,
-                    "token": ticket.subject_token, "subject": ticket.subject,
-                    "body": message.body_text},
-           headers=thread_headers(message))
-
-
-def staff_recipients() -> list[str]:
-    return list(User.objects.filter(is_staff=True, is_active=True,
-                                    groups__name=STAFF_DEPARTMENT)
-                .exclude(email="").values_list("email", flat=True).distinct())
-
-
-def staff_notify_later(message) -> None:
-    """After commit: tell the department's staff about a client's new ticket or reply."""
-    ticket = message.ticket
-    subject = _("%(token)s %(subject)s: %(what)s") % {
-        "token": ticket.subject_token, "subject": ticket.subject,
-        "what": _("new ticket") if ticket.messages.count() <= 1 else _("client replied")}
-    body = _("Client: %(client)s\nDepartment: %(department)s\nPriority: %(priority)s\n\n"
-             "%(body)s\n\n%(site)s") % {
-        "client": ticket.client, "department": ticket.department,
-        "priority": ticket.get_priority_display(), "body": message.body_text,
-        "site": settings.SITE_NAME}
-
-    def send() -> None:
-        recipients = staff_recipients()
-        if not recipients:
-            return
-        try:
-            send_mail(subject=subject[:200], message=body, from_email=None,
-                      recipient_list=recipients)
-        except Exception:  # a mail server down must not fail the client's reply
-            log.exception("Could not mail staff about ticket %s", ticket.pk)
-
-    transaction.on_commit(send)
+           context=context, headers=headers)
+    for user in mailed_followers(ticket):
+        notify(client=ticket.client, event="ticket_answered", email=user.email,
+               key=f"ticket_answered:{message.pk}:{user.pk}",
+               context={**context, "recipient": user}, headers=headers)

@@ -31,17 +31,20 @@ from accounts.models import Client, User
 from services.models import Service
 from support import notifications
 from support.attachments import attachment_check, stored_name
+from support.followers import follow_on_open
 from support.models import (
     Attachment,
     Category,
     Message,
     MessageKind,
     Priority,
+    StaffEvent,
     SupportDepartment,
     Ticket,
     TicketStatus,
 )
 from support.sanitize import html_clean
+from support.staff_mail import staff_notify
 
 NUMBER_LOW, NUMBER_HIGH = 100000, 999999
 NUMBER_TRIES = 50
@@ -129,7 +132,8 @@ def ticket_open(*, client: Client, user: User | None, department: SupportDepartm
         status=TicketStatus.NEW, created_at=now, updated_at=now, linked_to=linked_to)
     message = _message_add(ticket=ticket, author=user, kind=MessageKind.CLIENT, body=body,
                            html=html, now=now, attachments=attachments, message_id=message_id)
-    notifications.staff_notify_later(message)
+    follow_on_open(ticket=ticket, user=user, now=now)
+    staff_notify(ticket, StaffEvent.NEW_TICKET, message, now=now)
     return ticket
 
 
@@ -156,7 +160,7 @@ def ticket_reply_client(*, ticket: Ticket, user: User | None, body: str, now: da
                            html=html, now=now, attachments=attachments, message_id=message_id)
     ticket.status, ticket.updated_at, ticket.closed_at = status, now, None
     ticket.save(update_fields=["status", "updated_at", "closed_at"])
-    notifications.staff_notify_later(message)
+    staff_notify(ticket, StaffEvent.CLIENT_REPLY, message, now=now)
     return ticket
 
 

@@ -13,5 +13,6 @@ urlpatterns = [
     path("<int:pk>/close/", views.ticket_close, name="close"),
     path("<int:pk>/reopen/", views.ticket_reopen, name="reopen"),
     path("<int:pk>/rate/", views.ticket_rate, name="rate"),
+    path("<int:pk>/follow/", views.ticket_follow, name="follow"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
 ]

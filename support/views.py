@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import client_area
 from accounts.models import Access
 from accounts.rights import Area
-from support import tickets
+from support import followers, tickets
 from support.downloads import attachment_response
 from support.forms import RatingForm, ReplyForm, TicketForm
 from support.selectors import (
@@ -78,6 +78,9 @@ def _detail_context(request, ticket, **forms) -> dict:
         if can_manage and ticket.is_closed else None,
         "can_reopen": can_manage and ticket.is_closed
         and tickets.reopen_allowed(ticket, now=timezone.now()),
+        # Only the client's own users follow (a member of staff in the client area does not).
+        "can_follow": request.client_context.membership is not None,
+        "following": followers.is_following(ticket, request.user),
     }
     context.update({name: form for name, form in forms.items() if form is not None})
     return context
@@ -157,3 +160,21 @@ def ticket_rate(request, pk: int):
 def attachment_download(request, pk: int):
     return attachment_response(client_attachment_get(client=request.client_context.client,
                                                      pk=pk))
+
+
+@require_POST
+@client_area(Area.SUPPORT)
+def ticket_follow(request, pk: int):
+    """Follow (or, with ``stop``, stop following) a ticket: its staff replies by e-mail."""
+    ticket = ticket_get(client=request.client_context.client, pk=pk)
+    if request.POST.get("stop"):
+        followers.ticket_unfollow(ticket=ticket, user=request.user)
+        messages.success(request, _("You no longer get this ticket's replies by e-mail."))
+        return redirect("support:ticket", pk=ticket.pk)
+    try:
+        followers.ticket_follow(ticket=ticket, user=request.user, now=timezone.now())
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("You will get this ticket's replies by e-mail."))
+    return redirect("support:ticket", pk=ticket.pk)

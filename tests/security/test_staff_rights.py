@@ -56,7 +56,7 @@ NEVER_ADDED = {
     "payments.payment", "payments.refund", "payments.savedpaymentmethod",
     "payments.webhookevent", "payments.sandboxtransaction",
     "cart.order", "cart.promoredemption", "cart.agreementacceptance",
-    "engine.billingday", "support.ticket", "support.inboundemail",
+    "engine.billingday", "support.ticket", "support.inboundemail", "support.staffmail",
 }
 NEVER_DELETED = NEVER_ADDED - {"payments.savedpaymentmethod"}
 # Only administrators open these, whatever permissions a department holds.
@@ -67,7 +67,7 @@ NEVER_CHANGED = {"accounts.actionlog", "accounts.notification", "services.servic
                  "billing.closingdocument", "billing.promisedpayment", "payments.refund",
                  "payments.webhookevent", "payments.sandboxtransaction", "cart.order",
                  "cart.promoredemption", "cart.agreementacceptance", "engine.billingday",
-                 "support.inboundemail"}
+                 "support.inboundemail", "support.staffmail"}
 
 # Custom staff views: (url name, kwargs beyond the object) -> (permission, status when
 # allowed). A GET of an action's address only shows its form or goes back to the object.
@@ -102,6 +102,11 @@ CUSTOM_VIEWS = {
     # poll's GET shows who else is there.
     ("support_ticket_answer_template", ()): ("support.reply_ticket", 302),
     ("support_ticket_presence", ()): ("support.reply_ticket", 200),
+    # Ticket e-mail subscriptions: every member of staff sets their own (None: no
+    # permission beyond being staff); another's takes the permission (no user 0: 404).
+    ("support_staffmail_subscriptions", ()): (None, 200),
+    ("support_staffmail_subscriptions_user", (("user_id", 0),)):
+        ("support.change_staffsubscription", 404),
 }
 # The walked object of these is shared with everyone: changing or deleting it needs this
 # permission beyond the model's own (a personal one is its owner's).
@@ -122,8 +127,8 @@ def _perms(who: str) -> set[str] | None:
     return set(DEFAULT_DEPARTMENTS[who])
 
 
-def _has(perms: set[str] | None, permission: str) -> bool:
-    return perms is None or permission in perms
+def _has(perms: set[str] | None, permission: str | None) -> bool:
+    return perms is None or permission is None or permission in perms
 
 
 def _expected_standard(perms, label: str, kind: str) -> int:

@@ -1,0 +1,21 @@
+"""Celery entry points of the support center: ids in, a function called."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from support.staff_mail import staff_mail_send, staff_mail_send_pending
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_staff_mail(mail_ids: list[int]) -> int:
+    """E-mails to staff written by one event, queued when its transaction committed."""
+    return staff_mail_send(mail_ids, now=timezone.now())
+
+
+@shared_task
+def send_pending_staff_mail() -> int:
+    """Beat: staff e-mails still unsent a few minutes after they were written, or given
+    back by a failed try."""
+    return staff_mail_send_pending(now=timezone.now(), older_than=timedelta(minutes=5))
