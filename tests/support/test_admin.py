@@ -13,11 +13,11 @@ from support.models import MessageKind, TicketStatus
 from tests.factories.accounts import ClientFactory, StaffFactory
 from tests.factories.support import WHEN, SupportDepartmentFactory
 
-# The mail to the client's own address (followers get theirs under longer keys).
-
 
 def _client_mail():
+    # The mail to the client's own address (followers get theirs under longer keys).
     return Notification.objects.filter(event="ticket_answered", key__regex=r"^ticket_answered:\d+$")
+
 
 pytestmark = pytest.mark.django_db
 

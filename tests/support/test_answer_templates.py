@@ -22,10 +22,9 @@ from tests.factories.accounts import AdminFactory, ClientFactory, StaffFactory
 from tests.factories.services import ServiceFactory
 from tests.factories.support import WHEN, SupportDepartmentFactory
 
-# The mail to the client's own address (followers get theirs under longer keys).
-
 
 def _client_mail():
+    # The mail to the client's own address (followers get theirs under longer keys).
     return Notification.objects.filter(event="ticket_answered", key__regex=r"^ticket_answered:\d+$")
 
 VALUES = {"client_name": "Dana Ltd", "service_name": "vps-7.example",

@@ -21,10 +21,9 @@ from support.replies import staff_answer
 from tests.factories.accounts import ClientUserFactory, StaffFactory
 from tests.factories.support import WHEN, SupportDepartmentFactory
 
-# The mail to the client's own address (followers get theirs under longer keys).
-
 
 def _client_mail():
+    # The mail to the client's own address (followers get theirs under longer keys).
     return Notification.objects.filter(event="ticket_answered", key__regex=r"^ticket_answered:\d+$")
 
 CLIENT, STAFF, NOTE = MessageKind.CLIENT, MessageKind.STAFF, MessageKind.INTERNAL_NOTE
