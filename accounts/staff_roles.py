@@ -85,6 +85,13 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
     ],
 }
 
+# Spam rules and decisions on unknown senders' mail (the E-mail screen) are first-line
+# support's: they read the mail and know the clients.
+DEFAULT_DEPARTMENTS["Technical support"] += [
+    *_model_perms("support.spamrule", VIEW, ADD, CHANGE, DELETE),
+    "support.decide_inboundemail",
+]
+
 
 def permissions_for(codenames: list[str]) -> list[Permission]:
     query = Q(pk__in=[])

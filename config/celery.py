@@ -61,4 +61,10 @@ app.conf.beat_schedule = {
         "task": "payments.tasks.expire_abandoned_payments",
         "schedule": 3600.0,
     },
+    # Invitations to register (staff discarded a stranger's mail) whose task was lost or
+    # whose mail server was down go out within a few minutes, like notifications.
+    "send-pending-invitations": {
+        "task": "support.tasks.send_pending_invitations",
+        "schedule": 60.0,
+    },
 }
