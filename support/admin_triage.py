@@ -104,6 +104,11 @@ class InboundTriageMixin:
             raise PermissionDenied
         return get_object_or_404(self.get_queryset(request), pk=pk)
 
+    @staticmethod
+    def _posted(request):
+        # An empty POST (a plain "Discard") is a submitted form all the same.
+        return request.POST if request.method == "POST" else None
+
     def _page(self, request, inbound, *, decision: str, title: str, form=None, **extra):
         return render(request, "admin/support/inboundemail/decide.html", {
             **self.admin_site.each_context(request), **self._decision_context(request, inbound),
@@ -126,7 +131,7 @@ class InboundTriageMixin:
 
     def ticket_view(self, request, pk: int):
         inbound = self._inbound(request, pk)
-        form = TicketFromMailForm(request.POST or None, user=request.user, initial={
+        form = TicketFromMailForm(self._posted(request), user=request.user, initial={
             "department": inbound.department_id,
             "subject": ticket_subject(inbound.subject)})
         if request.method == "POST" and triage.is_decidable(inbound) and form.is_valid():
@@ -146,7 +151,7 @@ class InboundTriageMixin:
 
     def reply_view(self, request, pk: int):
         inbound = self._inbound(request, pk)
-        form = forms.Form(request.POST or None)  # a bare confirmation
+        form = forms.Form(self._posted(request))  # a bare confirmation
         if request.method == "POST" and triage.is_decidable(inbound):
             if not staff_tickets(request.user).filter(pk=inbound.ticket_id).exists():
                 raise PermissionDenied  # no ticket, or a queue this member does not work
@@ -164,7 +169,7 @@ class InboundTriageMixin:
 
     def discard_view(self, request, pk: int):
         inbound = self._inbound(request, pk)
-        form = DiscardForm(request.POST or None, can_invite=triage.can_invite(inbound))
+        form = DiscardForm(self._posted(request), can_invite=triage.can_invite(inbound))
         signup_url = request.build_absolute_uri(reverse("account_signup"))
         if request.method == "POST" and triage.is_decidable(inbound) and form.is_valid():
             invite = form.cleaned_data["invite"]
@@ -183,7 +188,7 @@ class InboundTriageMixin:
 
     def block_view(self, request, pk: int):
         inbound = self._inbound(request, pk)
-        form = BlockForm(request.POST or None)
+        form = BlockForm(self._posted(request))
         if request.method == "POST" and triage.is_decidable(inbound) and form.is_valid():
             done, elsewhere = self._decide(request, inbound, form, triage.inbound_sender_block,
                                            kind=form.cleaned_data["kind"])

@@ -8,15 +8,24 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Client
+from core.forms import parse_id
 from services.models import Service
 from support.models import Category, Priority, SpamRule, Ticket
 from support.selectors import staff_support_departments
 
 
+class IdAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete, which looks up the submitted value to show it again: a value
+    that is no row id (typed by hand) is left out instead of failing the page."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if parse_id(v) is not None], attr)
+
+
 class TicketFromMailForm(forms.Form):
     client = forms.ModelChoiceField(
         Client.objects.all(), label=_("Client"),
-        widget=AutocompleteSelect(Ticket._meta.get_field("client"), admin.site),
+        widget=IdAutocompleteSelect(Ticket._meta.get_field("client"), admin.site),
         help_text=_("Search by name, e-mail or number."))
     department = forms.ModelChoiceField(None, label=_("Department"))
     category = forms.ModelChoiceField(Category.objects.all(), label=_("Category"),
@@ -25,7 +34,7 @@ class TicketFromMailForm(forms.Form):
                                  initial=Priority.NORMAL)
     service = forms.ModelChoiceField(
         Service.objects.all(), label=_("Service"), required=False,
-        widget=AutocompleteSelect(Ticket._meta.get_field("service"), admin.site),
+        widget=IdAutocompleteSelect(Ticket._meta.get_field("service"), admin.site),
         help_text=_("Optional: one of the client's services."))
     subject = forms.CharField(label=_("Subject"), max_length=200)
 
@@ -52,7 +61,8 @@ class DiscardForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.can_invite = can_invite
         if not can_invite:
-            self.fields["invite"].disabled = True
+            # Greyed out in the page; a value sent anyway is refused by clean_invite.
+            self.fields["invite"].widget.attrs["disabled"] = True
             self.fields["invite"].help_text = _(
                 "Not offered: the sender has an account already, wrote from no valid "
                 "address, or the message is spam.")

@@ -94,6 +94,12 @@ CUSTOM_VIEWS = {
     ("support_ticket_reply", ()): ("support.reply_ticket", 302),
     ("support_ticket_attachment", (("attachment_id", 0),)): ("support.view_ticket", 404),
     ("support_inboundemail_raw", ()): ("support.download_inboundemail", 200),
+    # The E-mail screen's decisions: a GET shows the confirmation page (or says why there
+    # is nothing to decide).
+    ("support_inboundemail_ticket", ()): ("support.decide_inboundemail", 200),
+    ("support_inboundemail_reply", ()): ("support.decide_inboundemail", 200),
+    ("support_inboundemail_discard", ()): ("support.decide_inboundemail", 200),
+    ("support_inboundemail_block", ()): ("support.decide_inboundemail", 200),
 }
 # Views outside the staff panel's registry, by path: permission, status when allowed.
 OTHER_STAFF_PATHS = {
