@@ -69,7 +69,9 @@ class InboundTriageMixin:
         # Kept for the filter's count, which has no request of its own.
         self.request = request
         queryset = super().get_queryset(request).select_related("decided_by", "spam_rule")
-        if request.user.is_superuser:
+        if request.user.is_superuser or not self.has_view_permission(request):
+            # Who may not look at all is refused by the permission check (a 403, not a
+            # "no such message").
             return queryset
         # Mail to a department's mailbox is for its staff; mail to none, for all of support.
         return queryset.filter(Q(department__isnull=True)
