@@ -36,7 +36,8 @@ class TicketFromMailForm(forms.Form):
         Service.objects.all(), label=_("Service"), required=False,
         widget=IdAutocompleteSelect(Ticket._meta.get_field("service"), admin.site),
         help_text=_("Optional: one of the client's services."))
-    subject = forms.CharField(label=_("Subject"), max_length=200)
+    subject = forms.CharField(label=_("Subject"), max_length=200,
+                              widget=forms.TextInput(attrs={"class": "vTextField"}))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
