@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.admin_base import StaffModelAdmin
 from support import triage
-from support.inbound import message_content, ticket_subject
+from support.inbound import ticket_subject
 from support.models import InboundOutcome, SpamRule
 from support.selectors import staff_support_departments, staff_tickets
 from support.triage_forms import BlockForm, DiscardForm, SpamRuleForm, TicketFromMailForm
@@ -34,13 +34,17 @@ class DecisionFilter(admin.SimpleListFilter):
     title = gettext_lazy("view")
     parameter_name = "view"
 
+    def __init__(self, request, params, model, model_admin):
+        self.request = request  # for the count, in the user's scope
+        super().__init__(request, params, model, model_admin)
+
     def lookups(self, request, model_admin):
         return [("spam", _("Spam")), ("decided", _("Decided by staff")),
                 ("all", _("All e-mail"))]
 
     def choices(self, changelist):
-        to_decide = changelist.model_admin.get_queryset(changelist.model_admin.request) \
-            .filter(outcome=TO_DECIDE).count()
+        to_decide = changelist.model_admin.get_queryset(self.request).filter(
+            outcome=TO_DECIDE).count()
         yield {"selected": self.value() is None and not self._by_outcome,
                "display": _("To decide (%(count)s)") % {"count": to_decide},
                "query_string": changelist.get_query_string(
@@ -66,8 +70,6 @@ class InboundTriageMixin:
     """The decisions on InboundEmailAdmin (support.admin): URLs, pages and the scope."""
 
     def get_queryset(self, request):
-        # Kept for the filter's count, which has no request of its own.
-        self.request = request
         queryset = super().get_queryset(request).select_related("decided_by", "spam_rule")
         if request.user.is_superuser or not self.has_view_permission(request):
             # Who may not look at all is refused by the permission check (a 403, not a
@@ -90,8 +92,10 @@ class InboundTriageMixin:
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def _decision_context(self, request, inbound) -> dict:
-        text, _html, uploads = message_content(triage.parsed(inbound),
-                                                      reply=inbound.ticket_id is not None)
+        try:
+            text, _html, uploads = triage.content(inbound, reply=inbound.ticket_id is not None)
+        except ValidationError as error:
+            text, uploads = " ".join(error.messages), []
         return {
             "inbound": inbound, "preview_text": text,
             "preview_files": [(upload.name, upload.size) for upload in uploads],
@@ -209,8 +213,7 @@ class InboundTriageMixin:
 @admin.register(SpamRule)
 class SpamRuleAdmin(StaffModelAdmin):
     form = SpamRuleForm
-    list_display = ["__str__", "enabled", "hits", "last_hit_at", "note", "created_by",
-                    "created_at"]
+    list_display = ["__str__", "enabled", "hits", "last_hit_at", "note", "created_by"]
     list_filter = ["enabled", "kind"]
     list_editable = ["enabled"]
     list_display_links = ["__str__"]

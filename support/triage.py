@@ -57,6 +57,18 @@ def parsed(inbound: InboundEmail) -> EmailMessage:
     return email.message_from_bytes(bytes(inbound.raw), policy=email.policy.default)
 
 
+def content(inbound: InboundEmail, *, reply: bool) -> tuple[str, str, list]:
+    """The message as a ticket message takes it (support.inbound.message_content); a
+    message too broken to read is a clear refusal, never an error page. Spam was never
+    read before (it is caught before its body is), so it may be the first to fail here."""
+    try:
+        return message_content(parsed(inbound), reply=reply)
+    except Exception as error:  # the email package raises many kinds on hostile input
+        raise ValidationError(_("This message cannot be read (%(error)s); download its raw "
+                                "source instead.") % {"error": type(error).__name__},
+                              code="unreadable") from error
+
+
 def is_decidable(inbound: InboundEmail) -> bool:
     return inbound.outcome in DECIDABLE
 
@@ -110,7 +122,7 @@ def inbound_ticket_create(*, inbound_id: int, actor: User, client: Client,
         raise ValidationError(_("%(service)s belongs to another client; choose one of "
                                 "%(client)s's services.")
                               % {"service": service, "client": client}, code="foreign_service")
-    text, html, uploads = message_content(parsed(inbound), reply=False)
+    text, html, uploads = content(inbound, reply=False)
     ticket = tickets.ticket_open(
         client=client, user=_member(client, inbound.sender), department=department,
         category=category, priority=priority, service=service, subject=subject, body=text,
@@ -133,7 +145,7 @@ def inbound_reply_add(*, inbound_id: int, actor: User, now, request=None) -> Tic
         raise ValidationError(_("This message matched no ticket; turn it into a new ticket "
                                 "instead."), code="no_ticket")
     ticket = Ticket.objects.select_related("client").get(pk=inbound.ticket_id)
-    text, _html, uploads = message_content(parsed(inbound), reply=True)
+    text, _html, uploads = content(inbound, reply=True)
     landed = tickets.ticket_reply_client(
         ticket=ticket, user=_member(ticket.client, inbound.sender), body=text, now=now,
         attachments=uploads, message_id=inbound.message_id)

@@ -10,6 +10,9 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from accounts.models import Access, ActionLog
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
@@ -427,3 +430,25 @@ def test_mail_to_a_department_is_for_its_staff_only(client, support_staff):
     assert client.get(url("ticket", received)).status_code == 404
     assert "stranger@elsewhere.example" not in client.get(
         reverse("admin:support_inboundemail_changelist")).text
+
+
+# -- hostile mail ------------------------------------------------------------------------
+
+@settings_hypothesis(max_examples=25, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(junk=st.binary(max_size=1500), subject=st.text(max_size=100))
+def test_a_hostile_message_is_decided_on_or_refused_never_an_error(client, support_staff,
+                                                                   world, junk, subject):
+    raw = (b"From: stranger@elsewhere.example\r\nSubject: "
+           + subject.encode("utf-8", errors="surrogateescape")
+           + b"\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n" + junk)
+    received = receive(raw)
+    if not triage.is_decidable(received):
+        return  # a bounce or a loop by its headers: nothing to decide
+    page = client.get(reverse("admin:support_inboundemail_change", args=[received.pk]))
+    assert page.status_code == 200
+    response = client.post(url("ticket", received), ticket_form(world, service=""))
+    assert response.status_code in (200, 302)
+    received.refresh_from_db()
+    assert bytes(received.raw) == raw
+    assert received.outcome in (Out.TICKET_CREATED, Out.UNKNOWN_SENDER, Out.SPAM)
