@@ -66,7 +66,10 @@ PAGES = [
         ("staff-service-daily", "staff-service:test-box.dana.example"),
         ("staff-impersonating", "enter:client@example.com"),
     ]),
-    ("support@example.com", [("support-index", "/staff/")]),
+    ("support@example.com", [("support-index", "/staff/"),
+                             ("support-email-to-decide", "/staff/support/inboundemail/"),
+                             ("support-email-spam", "/staff/support/inboundemail/?view=spam"),
+                             ("support-spam-rules", "/staff/support/spamrule/")]),
 ]
 
 
