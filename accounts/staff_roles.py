@@ -85,6 +85,13 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
     ],
 }
 
+# Spam rules and decisions on unknown senders' mail (the E-mail screen) are first-line
+# support's: they read the mail and know the clients.
+DEFAULT_DEPARTMENTS["Technical support"] += [
+    *_model_perms("support.spamrule", VIEW, ADD, CHANGE, DELETE),
+    "support.decide_inboundemail",
+]
+
 
 # Answer templates (issue 14): support writes its own; sharing one with a department or
 # everyone (support.manage_shared_templates) is for whom an administrator gives it.

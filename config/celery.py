@@ -69,4 +69,10 @@ app.conf.beat_schedule = {
         "task": "support.tasks.send_pending_staff_mail",
         "schedule": 60.0,
     },
+    # Invitations to register (staff discarded a stranger's mail) whose task was lost or
+    # whose mail server was down go out within a few minutes, like notifications.
+    "send-pending-invitations": {
+        "task": "support.tasks.send_pending_invitations",
+        "schedule": 60.0,
+    },
 }

@@ -69,7 +69,10 @@ PAGES = [
         ("staff-client-page", "client-page:client@example.com"),
     ]),
     ("support@example.com", [("support-index", "/staff/"),
-                             ("support-client-page", "client-page:client@example.com")]),
+                             ("support-client-page", "client-page:client@example.com"),
+                             ("support-email-to-decide", "/staff/support/inboundemail/"),
+                             ("support-email-spam", "/staff/support/inboundemail/?view=spam"),
+                             ("support-spam-rules", "/staff/support/spamrule/")]),
 ]
 
 

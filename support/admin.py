@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from accounts.admin_base import StaffModelAdmin
 from support import admin_answer_templates  # noqa: F401 (registers Answer templates)
 from support.admin_reply import TicketReplyMixin
+from support.admin_triage import DecisionFilter, InboundTriageMixin
 from support.downloads import attachment_response
 from support.models import (
     Attachment,
@@ -124,17 +125,21 @@ class TicketAdmin(TicketReplyMixin, StaffModelAdmin):
 
 
 @admin.register(InboundEmail)
-class InboundEmailAdmin(StaffModelAdmin):
-    """Every message received, read-only: the E-mail list (unknown senders first to look at)
-    filtered by outcome, each with its raw source as a download."""
+class InboundEmailAdmin(InboundTriageMixin, StaffModelAdmin):
+    """Every message received, read-only: the E-mail list ("To decide" first: unknown
+    senders) filtered by outcome, each with its raw source as a download; staff decide on
+    unknown senders' mail through support.admin_triage."""
 
-    list_display = ["received_at", "sender", "subject", "outcome", "route", "ticket"]
-    list_filter = ["outcome", "route", "department"]
+    list_display = ["received_at", "sender", "subject", "outcome", "route", "ticket",
+                    "decided_by"]
+    list_filter = [DecisionFilter, "outcome", "route", "department"]
     list_select_related = ["ticket"]
     search_fields = ["sender", "subject", "=message_id"]
     fields = ["received_at", "route", "department", "message_id", "sender", "subject",
-              "outcome", "ticket", "ticket_message", "error", "raw_download"]
+              "outcome", "ticket", "ticket_message", "error", "raw_download", "spam_rule",
+              "decided_by", "decided_at"]
     readonly_fields = fields
+    change_form_template = "admin/support/inboundemail/change_form.html"
 
     def has_add_permission(self, request):
         return False  # mail arrives by the pipe (and later IMAP), never by hand

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Client, Department, User
 from support import followers, tickets
+from support.inbound import receive
 from support.models import (
     AnswerTemplate,
     Category,
@@ -18,6 +19,7 @@ from support.models import (
     SupportDepartment,
     TemplateScope,
 )
+from support.spam import spam_rules_default
 from support.subscriptions import subscriptions_set
 
 
@@ -111,3 +113,38 @@ def _seed_outgoing(*, waiting, staff, now) -> None:
     colleague = User.objects.filter(email="colleague@example.com").first()
     if colleague is not None:
         followers.ticket_follow(ticket=waiting, user=colleague, now=now)
+
+
+# --- Spam rules and the E-mail screen (issue 14, spam and triage) ---
+
+DEMO_MAIL = [
+    ("<demo-mail-1@startup.example>", "Maria Lopez <maria@startup.example>",
+     "Do you offer Windows VPS?", "", 50,
+     "Hello,\n\nwe need two Windows servers for a small office. Do you offer them, and "
+     "what would they cost a month?\n\nMaria"),
+    ("<demo-mail-2@dana-studio.example>", "Ops Team <ops@dana-studio.example>",
+     "Re: {token} The server does not answer on port 443", "", 40,
+     "Here is the output you asked for:\n\nLISTEN 0 511 0.0.0.0:80\nLISTEN 0 128 "
+     "0.0.0.0:22\n\nPort 443 is missing.\n\n> Could you run `ss -tlnp`?"),
+    ("<demo-mail-3@lottery.example>", "Prize Desk <win@lottery.example>",
+     "You have won 1,000,000", "X-Spam-Flag: YES\r\n", 30, "Claim your prize today."),
+    ("<demo-mail-4@pills.example>", "Pharmacy <sales@pills.example>", "Cheap pills",
+     "X-Spam-Status: Yes, score=14.2 required=5.0\r\n", 20, "Buy now."),
+]
+
+
+def seed_mail() -> None:
+    """Default spam rules, and received mail for the E-mail screen: strangers to decide on
+    (one replying to a ticket) and spam the rules caught. Idempotent: each Message-ID is
+    received once."""
+    now = timezone.now()
+    spam_rules_default(now=now)
+    technical = SupportDepartment.objects.get(slug="technical")
+    waiting = Client.objects.get(email="client@example.com").tickets.order_by("pk").first()
+    token = waiting.subject_token if waiting is not None else ""
+    for message_id, sender, subject, headers, minutes, body in DEMO_MAIL:
+        raw = (f"From: {sender}\r\nTo: support@example.com\r\n"
+               f"Subject: {subject.format(token=token)}\r\nMessage-ID: {message_id}\r\n"
+               f"{headers}Content-Type: text/plain; charset=utf-8\r\n\r\n"
+               f"{body}\r\n").encode()
+        receive(raw, route="pipe", department=technical, now=now - timedelta(minutes=minutes))

@@ -34,6 +34,7 @@ from support import tickets
 from support.addresses import PLUS_RE, signature_matches
 from support.attachments import attachment_check
 from support.models import InboundEmail, InboundOutcome, Message, SupportDepartment, Ticket
+from support.spam import spam_match, spam_rule_hit, spam_rules_active
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,6 @@ def _noise(msg: EmailMessage, sender: str) -> str | None:
         return InboundOutcome.AUTO_REPLY
     if _header(msg, "X-Autoreply") or _header(msg, "X-Autorespond"):
         return InboundOutcome.AUTO_REPLY
-    if _header(msg, "X-Spam-Flag").lower() == "yes":
-        return InboundOutcome.SPAM
     return None
 
 
@@ -217,7 +216,8 @@ def _writer(sender: str) -> ClientUser | None:
     return membership
 
 
-def _subject(raw_subject: str) -> str:
+def ticket_subject(raw_subject: str) -> str:
+    """A ticket's subject from a mail's: without our token and the Re:/Fwd: prefixes."""
     subject = TOKEN_RE.sub("", raw_subject)
     subject = REPLY_PREFIX_RE.sub("", subject).strip()
     return subject[:200] or _("(no subject)")
@@ -253,7 +253,8 @@ def receive(raw: bytes, *, route: str, department: SupportDepartment | None = No
         log.exception("Inbound e-mail %s could not be processed", inbound.pk)
         inbound.outcome, inbound.error = InboundOutcome.FAILED, f"{type(error).__name__}: {error}"
         inbound.ticket, inbound.ticket_message = None, None  # rolled back with the work
-    inbound.save(update_fields=["outcome", "ticket", "ticket_message", "error"])
+        inbound.spam_rule = None
+    inbound.save(update_fields=["outcome", "ticket", "ticket_message", "error", "spam_rule"])
     return receipt
 
 
@@ -268,26 +269,22 @@ def _process(inbound: InboundEmail, msg: EmailMessage, *, department, now: datet
     if Message.objects.filter(message_id=inbound.message_id).exists():
         inbound.outcome = InboundOutcome.DUPLICATE  # our own mail came back, or it was polled
         return
+    rule = spam_match(msg, spam_rules_active())
+    if rule is not None:  # kept with its raw; never a ticket, never a reply
+        inbound.outcome, inbound.spam_rule = InboundOutcome.SPAM, rule
+        spam_rule_hit(rule, now=now)
+        return
     ticket = _thread(msg, inbound.subject)
     writer = _writer(inbound.sender)
     if writer is None or (ticket is not None and ticket.client_id != writer.client_id):
         inbound.outcome, inbound.ticket = InboundOutcome.UNKNOWN_SENDER, ticket
         return
-    text, html, body_part = _body(msg)
-    text, html = _printable(text), _printable(html)
-    if ticket is not None:
-        text = fold_quotes(text)
-        html = ""  # the folded text is the reply; the quoted HTML would repeat the thread
-    uploads, notes = _attachments(msg, body_part)
-    if notes:
-        text = "\n\n".join([text, *[f"[{note}]" for note in notes]]).strip()
-    if not text and not html:
-        text = _("(no text)")
+    text, html, uploads = message_content(msg, reply=ticket is not None)
     if ticket is None:
         ticket = tickets.ticket_open(
             client=writer.client, user=writer.user,
             department=department or SupportDepartment.objects.order_by("position", "id")
-            .first(), subject=_subject(inbound.subject), body=text, html=html, now=now,
+            .first(), subject=ticket_subject(inbound.subject), body=text, html=html, now=now,
             attachments=uploads, message_id=inbound.message_id)
         inbound.outcome = InboundOutcome.TICKET_CREATED
     else:
@@ -299,3 +296,20 @@ def _process(inbound: InboundEmail, msg: EmailMessage, *, department, now: datet
         ticket = landed
     inbound.ticket = ticket
     inbound.ticket_message = ticket.messages.get(message_id=inbound.message_id)
+
+
+def message_content(msg: EmailMessage, *, reply: bool) -> tuple[str, str, list]:
+    """(text, sanitizable HTML, attachment uploads) of a received message as a ticket
+    message takes it; a reply keeps only its new part. Staff decisions on the E-mail screen
+    (support.triage) take a message the same way."""
+    text, html, body_part = _body(msg)
+    text, html = _printable(text), _printable(html)
+    if reply:
+        text = fold_quotes(text)
+        html = ""  # the folded text is the reply; the quoted HTML would repeat the thread
+    uploads, notes = _attachments(msg, body_part)
+    if notes:
+        text = "\n\n".join([text, *[f"[{note}]" for note in notes]]).strip()
+    if not text and not html:
+        text = _("(no text)")
+    return text, html, uploads

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Client, Department, Provider
@@ -200,6 +201,7 @@ class InboundOutcome(models.TextChoices):
     SPAM = "spam", _("Spam")
     DUPLICATE = "duplicate", _("Duplicate")
     FAILED = "failed", _("Failed")
+    DISCARDED = "discarded", _("Discarded by staff")
 
 
 class InboundEmail(models.Model):
@@ -225,12 +227,22 @@ class InboundEmail(models.Model):
     ticket_message = models.ForeignKey(Message, null=True, blank=True,
                                        on_delete=models.SET_NULL, related_name="+")
     error = models.TextField(_("error"), blank=True)
+    # Spam and staff decisions (the E-mail screen): which rule caught it; who decided on a
+    # message from an unknown sender, and when.
+    spam_rule = models.ForeignKey("SpamRule", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("spam rule"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = _("received e-mail")
         verbose_name_plural = _("received e-mail")
-        permissions = [("download_inboundemail", "Can download the raw source of e-mail")]
+        permissions = [("download_inboundemail", "Can download the raw source of e-mail"),
+                       ("decide_inboundemail",
+                        "Can decide on e-mail from unknown senders (ticket, reply, discard)")]
         indexes = [models.Index(fields=["outcome", "received_at"])]
 
     def __str__(self) -> str:
@@ -397,3 +409,74 @@ class TicketFollower(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} follows {self.ticket}"
+# --- Spam rules and staff decisions on received e-mail (issue 14, spam and triage) ---
+
+
+class SpamRule(models.Model):
+    """One rule of the spam list kept by staff; support.spam.spam_match applies them."""
+
+    class Kind(models.TextChoices):
+        SENDER = "sender", _("Sender address is")
+        DOMAIN = "domain", _("Sender domain is (or a subdomain of it)")
+        SUBJECT = "subject", _("Subject contains")
+        HEADER_EQUALS = "header_equals", _("Header equals")
+        HEADER_STARTS = "header_starts", _("Header starts with")
+        HEADER_CONTAINS = "header_contains", _("Header contains")
+
+    HEADER_KINDS = (Kind.HEADER_EQUALS, Kind.HEADER_STARTS, Kind.HEADER_CONTAINS)
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    header = models.CharField(_("header name"), max_length=100, blank=True,
+                              help_text=_("For header rules only, e.g. X-Spam-Flag."))
+    value = models.CharField(_("value"), max_length=300,
+                             help_text=_("Compared without regard to letter case."))
+    enabled = models.BooleanField(_("enabled"), default=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created"))
+    hits = models.PositiveIntegerField(_("hits"), default=0)
+    last_hit_at = models.DateTimeField(_("last hit"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "header", "value"]
+        verbose_name = _("spam rule")
+        constraints = [
+            # Matching ignores letter case (support.spam), so uniqueness does too.
+            models.UniqueConstraint("kind", Lower("header"), Lower("value"),
+                                    name="spam_rule_unique",
+                                    violation_error_message=_("This rule exists already.")),
+            models.CheckConstraint(condition=~Q(value=""), name="spam_rule_value_set"),
+            models.CheckConstraint(
+                condition=Q(kind__startswith="header_", header__gt="")
+                | (~Q(kind__startswith="header_") & Q(header="")),
+                name="spam_rule_header_for_header_kinds"),
+        ]
+
+    def __str__(self) -> str:
+        if self.header:
+            return f"{self.get_kind_display()} {self.header}: {self.value}"
+        return f"{self.get_kind_display()} {self.value}"
+
+
+class SenderInvitation(models.Model):
+    """A reply to a stranger inviting them to register, written before it is sent: one per
+    received message (the unique key), sent once (``sent_at`` claimed before sending)."""
+
+    inbound = models.OneToOneField(InboundEmail, on_delete=models.PROTECT,
+                                   related_name="invitation")
+    email = models.EmailField(_("e-mail address"), max_length=320)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("written"))
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("invitation to register")
+
+    def __str__(self) -> str:
+        return self.email

@@ -5,6 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from support.outbox import invitation_send, invitations_send_pending
 from support.staff_mail import staff_mail_send, staff_mail_send_pending
 
 
@@ -19,3 +20,15 @@ def send_pending_staff_mail() -> int:
     """Beat: staff e-mails still unsent a few minutes after they were written, or given
     back by a failed try."""
     return staff_mail_send_pending(now=timezone.now(), older_than=timedelta(minutes=5))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_invitation(invitation_id: int) -> bool:
+    """An invitation to register, written when staff discarded a stranger's mail."""
+    return invitation_send(invitation_id, now=timezone.now())
+
+
+@shared_task
+def send_pending_invitations() -> int:
+    """Beat: invitations still unsent a few minutes after they were written."""
+    return invitations_send_pending(now=timezone.now(), older_than=timedelta(minutes=5))

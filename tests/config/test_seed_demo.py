@@ -13,6 +13,7 @@ from billing.models import Charge, ChargeKind, ClosingDocument, Transaction
 from engine.models import BillingDay
 from payments.models import Payment, SandboxTransaction
 from services.models import Charging, Service
+from support.models import InboundEmail, InboundOutcome
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +47,10 @@ def test_the_demo_is_seeded_once_and_its_clock_has_run(capsys):
     # The daily server began before this month: last month has its closing document.
     last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
     assert ClosingDocument.objects.filter(client=daily.client, period_start=last_month).exists()
+    # The E-mail screen has strangers to decide on (one replying to a ticket) and spam the
+    # default rules caught, received once however often the demo is seeded.
+    received = InboundEmail.objects.filter(message_id__startswith="<demo-mail-")
+    assert sorted(received.values_list("outcome", flat=True)) == sorted(
+        [InboundOutcome.UNKNOWN_SENDER] * 2 + [InboundOutcome.SPAM] * 2)
+    assert received.filter(outcome=InboundOutcome.UNKNOWN_SENDER,
+                           ticket__client__email="client@example.com").count() == 1

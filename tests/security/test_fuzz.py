@@ -11,9 +11,11 @@ from datetime import date
 import pytest
 from django.apps import apps
 from django.urls import NoReverseMatch
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from support.inbound import receive
 from tests.factories.accounts import AdminFactory, ClientGroupFactory, DepartmentFactory
 from tests.factories.billing import TaxRateFactory
 from tests.factories.cart import AgreementFactory, GroupDiscountFactory, PromoCodeFactory
@@ -180,6 +182,9 @@ def superuser_client(client, world_a, company):
     AgreementFactory()
     UsageFactory(service=world_a.service, period_start=date(2027, 3, 1),
                  period_end=date(2027, 4, 1))
+    # A stranger's mail, so that the E-mail screen's decision forms are fuzzed too.
+    receive(b"From: someone@elsewhere.example\r\nSubject: Fuzz\r\n\r\nHello\r\n",
+            route="pipe", now=timezone.now())
     return client
 
 

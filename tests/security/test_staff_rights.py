@@ -107,6 +107,12 @@ CUSTOM_VIEWS = {
     ("support_staffmail_subscriptions", ()): (None, 200),
     ("support_staffmail_subscriptions_user", (("user_id", 0),)):
         ("support.change_staffsubscription", 404),
+    # The E-mail screen's decisions: a GET shows the confirmation page (or says why there
+    # is nothing to decide).
+    ("support_inboundemail_ticket", ()): ("support.decide_inboundemail", 200),
+    ("support_inboundemail_reply", ()): ("support.decide_inboundemail", 200),
+    ("support_inboundemail_discard", ()): ("support.decide_inboundemail", 200),
+    ("support_inboundemail_block", ()): ("support.decide_inboundemail", 200),
 }
 # The walked object of these is shared with everyone: changing or deleting it needs this
 # permission beyond the model's own (a personal one is its owner's).

@@ -26,6 +26,7 @@ from support.models import (
     Ticket,
     TicketStatus,
 )
+from support.spam import spam_rules_default
 from tests.factories.accounts import (
     ClientFactory,
     ClientUserFactory,
@@ -105,6 +106,9 @@ def _media(settings, tmp_path):
 
 @pytest.fixture
 def world():
+    # The default spam rules every installation gets (migration 0004); a transactional
+    # test elsewhere may have flushed them.
+    spam_rules_default(now=WHEN)
     SupportDepartmentFactory(email="support@openbill.test")
     client = ClientFactory()
     ClientUserFactory(client=client, user=UserFactory(email="alice@client.example"),
