@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.admin_base import StaffModelAdmin
 from support import tickets
+from support.admin_sla import SlaStateFilter, sla_column  # also registers the SLA admin
 from support.downloads import attachment_response
 from support.forms import StaffReplyForm
 from support.models import (
@@ -25,6 +26,7 @@ from support.models import (
     SupportDepartment,
     Ticket,
 )
+from support.sla import sla_track
 
 REPLY_PERMISSION = "support.reply_ticket"
 RAW_PERMISSION = "support.download_inboundemail"
@@ -69,9 +71,9 @@ class OpenFilter(admin.SimpleListFilter):
 @admin.register(Ticket)
 class TicketAdmin(StaffModelAdmin):
     list_display = ["display_number", "subject", "client", "department", "status", "priority",
-                    "assignee", "updated_at"]
+                    "assignee", "updated_at", sla_column]
     list_filter = [OpenFilter, "department", "status",
-                   ("assignee", admin.RelatedOnlyFieldListFilter), "priority"]
+                   ("assignee", admin.RelatedOnlyFieldListFilter), "priority", SlaStateFilter]
     list_select_related = ["client", "department", "assignee"]
     search_fields = ["subject", "client__name", "client__email", "=number"]
     fields = ["number", "subject", "client", "opened_by", "service", "department", "category",
@@ -95,6 +97,7 @@ class TicketAdmin(StaffModelAdmin):
     def save_model(self, request, obj, form, change):
         if "status" in form.changed_data:
             obj.closed_at = timezone.now() if obj.is_closed else None
+        sla_track(obj, now=timezone.now())  # status, priority or department may have changed
         super().save_model(request, obj, form, change)
 
     def get_urls(self):

@@ -55,7 +55,7 @@ NEVER_ADDED = {
     "payments.payment", "payments.refund", "payments.savedpaymentmethod",
     "payments.webhookevent", "payments.sandboxtransaction",
     "cart.order", "cart.promoredemption", "cart.agreementacceptance",
-    "engine.billingday", "support.ticket", "support.inboundemail",
+    "engine.billingday", "support.ticket", "support.inboundemail", "support.slaescalation",
 }
 NEVER_DELETED = NEVER_ADDED - {"payments.savedpaymentmethod"}
 # Only administrators open these, whatever permissions a department holds.
@@ -66,7 +66,7 @@ NEVER_CHANGED = {"accounts.actionlog", "accounts.notification", "services.servic
                  "billing.closingdocument", "billing.promisedpayment", "payments.refund",
                  "payments.webhookevent", "payments.sandboxtransaction", "cart.order",
                  "cart.promoredemption", "cart.agreementacceptance", "engine.billingday",
-                 "support.inboundemail"}
+                 "support.inboundemail", "support.slaescalation"}
 
 # Custom staff views: (url name, kwargs beyond the object) -> (permission, status when
 # allowed). A GET of an action's address only shows its form or goes back to the object.
@@ -94,6 +94,7 @@ CUSTOM_VIEWS = {
     ("support_ticket_reply", ()): ("support.reply_ticket", 302),
     ("support_ticket_attachment", (("attachment_id", 0),)): ("support.view_ticket", 404),
     ("support_inboundemail_raw", ()): ("support.download_inboundemail", 200),
+    ("support_slapolicy_report", ()): ("support.view_support_report", 200),
 }
 # Views outside the staff panel's registry, by path: permission, status when allowed.
 OTHER_STAFF_PATHS = {

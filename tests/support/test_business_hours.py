@@ -93,7 +93,7 @@ def test_a_calendar_without_hours_never_reaches_a_target():
 
 
 def test_naive_datetimes_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="aware"):
         business_time_between(OFFICE, datetime(2026, 1, 1), datetime(2026, 1, 2))
 
 
