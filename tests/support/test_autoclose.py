@@ -133,7 +133,8 @@ def test_old_closed_tickets_are_archived_once(waiting):
     waiting.department.save()
     waiting.refresh_from_db()
     new = tickets.ticket_reply_client(ticket=waiting, user=None, body="Again", now=day(40))
-    assert new.pk != waiting.pk and new.linked_to == waiting
+    assert new.pk != waiting.pk
+    assert new.linked_to == waiting
 
 
 def test_an_archived_ticket_set_open_by_staff_leaves_the_archive(waiting):
