@@ -158,6 +158,14 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["client", "status"]),
             models.Index(fields=["status", "department", "updated_at"]),
+            # The beat's escalations: running clocks by their next target (support.sla).
+            models.Index(fields=["sla_first_response_due_at"],
+                         condition=Q(sla_paused_since__isnull=True,
+                                     first_responded_at__isnull=True),
+                         name="ticket_sla_first_response"),
+            models.Index(fields=["sla_resolution_due_at"],
+                         condition=Q(sla_paused_since__isnull=True),
+                         name="ticket_sla_resolution"),
         ]
 
     def __str__(self) -> str:
