@@ -67,6 +67,22 @@ def sla_column(ticket) -> str:
         "</span>", hint, _BADGE[state], state.label)
 
 
+class _ScopedAdmin(StaffModelAdmin):
+    """Rows of the departments the staff member works; the right is checked before the
+    row is looked up, so a page out of reach reads as forbidden, never as missing."""
+
+    department_path = "department"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            **{f"{self.department_path}__in": staff_support_departments(request.user)})
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+
 class BusinessHoursInline(admin.TabularInline):
     model = BusinessHours
     extra = 0
@@ -84,7 +100,7 @@ class BusinessCalendarAdmin(StaffModelAdmin):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(StaffModelAdmin):
+class SlaPolicyAdmin(_ScopedAdmin):
     list_display = ["department", "priority", "client_group", "first_response_minutes",
                     "resolution_minutes", "at_risk_percent", "breach_raise_priority",
                     "breach_reassign"]
@@ -92,10 +108,6 @@ class SlaPolicyAdmin(StaffModelAdmin):
     list_select_related = ["department", "client_group"]
     raw_id_fields = ["breach_assignee"]
     change_list_template = "admin/support/slapolicy/change_list.html"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(
-            department__in=staff_support_departments(request.user))
 
     def get_urls(self):
         return [
@@ -184,7 +196,7 @@ def report_csv(report: Report) -> HttpResponse:
 
 
 @admin.register(SlaEscalation)
-class SlaEscalationAdmin(StaffModelAdmin):
+class SlaEscalationAdmin(_ScopedAdmin):
     """What the beat escalated: read-only, the record of it."""
 
     list_display = ["happened_at", "ticket_link", "level", "due_at", "notified_at"]
@@ -192,10 +204,7 @@ class SlaEscalationAdmin(StaffModelAdmin):
     list_select_related = ["ticket"]
     fields = ["ticket", "level", "happened_at", "due_at", "actions", "notified_at"]
     readonly_fields = fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(
-            ticket__department__in=staff_support_departments(request.user))
+    department_path = "ticket__department"
 
     @admin.display(description=gettext_lazy("ticket"))
     def ticket_link(self, obj):
