@@ -70,8 +70,8 @@ class OpenFilter(admin.SimpleListFilter):
 
 @admin.register(Ticket)
 class TicketAdmin(StaffModelAdmin):
-    list_display = ["display_number", "subject", "client", "department", "status", "priority",
-                    "assignee", "updated_at", sla_column]
+    list_display = ["display_number", "subject", "client", "department", "status", sla_column,
+                    "priority", "assignee", "updated_at"]
     list_filter = [OpenFilter, "department", "status",
                    ("assignee", admin.RelatedOnlyFieldListFilter), "priority", SlaStateFilter]
     list_select_related = ["client", "department", "assignee"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
@@ -131,10 +132,14 @@ class SlaPolicyAdmin(_ScopedAdmin):
                 return report_csv(report)
         return TemplateResponse(request, "admin/support/report.html", {
             **self.admin_site.each_context(request), "title": _("Support quality report"),
+            "opts": self.model._meta,
             "form": form, "report": report,
             "tables": [(_("Staff"), report.staff), (_("Departments"), report.departments)]
             if report else [],
-            "csv_query": request.GET.urlencode() + "&export=csv" if report else "",
+            "csv_query": urlencode({
+                "start": form.cleaned_data["start"], "end": form.cleaned_data["end"],
+                "department": getattr(form.cleaned_data["department"], "pk", ""),
+                "export": "csv"}) if report else "",
         })
 
 
