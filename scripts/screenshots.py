@@ -66,7 +66,9 @@ PAGES = [
         ("staff-service-daily", "staff-service:test-box.dana.example"),
         ("staff-impersonating", "enter:client@example.com"),
     ]),
-    ("support@example.com", [("support-index", "/staff/")]),
+    ("support@example.com", [("support-index", "/staff/"),
+                             ("support-tickets-sla", "/staff/support/ticket/?queue=all"),
+                             ("support-quality-report", "/staff/support/slapolicy/report/")]),
 ]
 
 

@@ -397,6 +397,10 @@ class SlaPolicy(models.Model):
         group = self.client_group or _("every client")
         return f"{self.department} · {self.get_priority_display()} · {group}"
 
+    def clean(self) -> None:
+        if self.breach_reassign == BreachReassign.ASSIGN and self.breach_assignee_id is None:
+            raise ValidationError({"breach_assignee": _("Choose who takes breached tickets.")})
+
 
 class EscalationLevel(models.TextChoices):
     FIRST_RESPONSE_AT_RISK = "first_response_at_risk", _("First response at risk")

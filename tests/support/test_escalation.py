@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 
 from accounts.models import Department
 from support import tickets
@@ -195,3 +196,9 @@ def test_the_beat_task_runs_every_step(department, team):
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.NEW
     assert set(result) == {"escalated", "warned", "closed", "archived", "resent"}
+
+
+def test_a_policy_that_assigns_names_who():
+    with pytest.raises(ValidationError, match="Choose who takes"):
+        SlaPolicy(breach_reassign=BreachReassign.ASSIGN).clean()
+    SlaPolicy(breach_reassign=BreachReassign.UNASSIGN).clean()
