@@ -41,6 +41,11 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         # Received e-mail: unknown senders to decide on; the raw source is evidence.
         *_model_perms("support.inboundemail", VIEW),
         "support.download_inboundemail",
+        # SLA (issue 14): the team reads its targets, calendars, escalations and report.
+        *_model_perms("support.businesscalendar", VIEW),
+        *_model_perms("support.slapolicy", VIEW),
+        *_model_perms("support.slaescalation", VIEW),
+        "support.view_support_report",
     ],
     "Accounting": [
         *_model_perms("accounts.client", VIEW, CHANGE),

@@ -75,4 +75,12 @@ app.conf.beat_schedule = {
         "task": "support.tasks.send_pending_invitations",
         "schedule": 60.0,
     },
+    # Support (issue 14, SLA): escalations of SLA risks and breaches, the auto-close
+    # warning and close, archiving. Every minute, so a breach is escalated within a minute
+    # of its target; each step is idempotent (a row per escalation, a lock and a re-check
+    # per ticket), so a tick run twice does nothing twice.
+    "support-sla-tick": {
+        "task": "support.tasks.sla_tick",
+        "schedule": 60.0,
+    },
 }

@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 
 class StaffSite(admin.AdminSite):
@@ -25,3 +25,30 @@ class StaffSite(admin.AdminSite):
 
     def password_change_done(self, request, extra_context=None):
         return redirect(reverse("account_change_password"))
+
+    # Pages that are not a model's list (a report) shown in their app's section of the
+    # index and the sidebar: app label -> [(name, url name, permission)]. Apps add theirs
+    # with ``link_register`` from their admin module.
+    extra_links: dict[str, list[tuple[str, str, str]]]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra_links = {}
+
+    def link_register(self, *, app_label: str, name, url_name: str, permission: str) -> None:
+        self.extra_links.setdefault(app_label, []).append((name, url_name, permission))
+
+    def get_app_list(self, request, app_label=None):
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            for name, url_name, permission in self.extra_links.get(app["app_label"], []):
+                if not request.user.has_perm(permission):
+                    continue
+                try:
+                    url = reverse(f"{self.name}:{url_name}")
+                except NoReverseMatch:
+                    continue
+                app["models"].append({"name": name, "object_name": url_name, "perms": {},
+                                      "admin_url": url, "add_url": None, "view_only": True})
+        return app_list
+

@@ -72,7 +72,9 @@ PAGES = [
                              ("support-client-page", "client-page:client@example.com"),
                              ("support-email-to-decide", "/staff/support/inboundemail/"),
                              ("support-email-spam", "/staff/support/inboundemail/?view=spam"),
-                             ("support-spam-rules", "/staff/support/spamrule/")]),
+                             ("support-spam-rules", "/staff/support/spamrule/"),
+                             ("support-tickets-sla", "/staff/support/ticket/?queue=all"),
+                             ("support-quality-report", "/staff/support/slapolicy/report/")]),
 ]
 
 

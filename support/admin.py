@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from accounts.admin_base import StaffModelAdmin
 from support import admin_answer_templates  # noqa: F401 (registers Answer templates)
 from support.admin_reply import TicketReplyMixin
+from support.admin_sla import SlaStateFilter, sla_column  # also registers the SLA admin
 from support.admin_triage import DecisionFilter, InboundTriageMixin
 from support.downloads import attachment_response
 from support.models import (
@@ -26,6 +27,7 @@ from support.models import (
     SupportDepartment,
     Ticket,
 )
+from support.sla import sla_track
 from support.staff_mail import staff_notify
 
 REPLY_PERMISSION = "support.reply_ticket"
@@ -70,10 +72,10 @@ class OpenFilter(admin.SimpleListFilter):
 
 @admin.register(Ticket)
 class TicketAdmin(TicketReplyMixin, StaffModelAdmin):
-    list_display = ["display_number", "subject", "client", "department", "status", "priority",
-                    "assignee", "updated_at"]
+    list_display = ["display_number", "subject", "client", "department", "status", sla_column,
+                    "priority", "assignee", "updated_at"]
     list_filter = [OpenFilter, "department", "status",
-                   ("assignee", admin.RelatedOnlyFieldListFilter), "priority"]
+                   ("assignee", admin.RelatedOnlyFieldListFilter), "priority", SlaStateFilter]
     list_select_related = ["client", "department", "assignee"]
     search_fields = ["subject", "client__name", "client__email", "=number"]
     fields = ["number", "subject", "client", "opened_by", "service", "department", "category",
@@ -97,6 +99,7 @@ class TicketAdmin(TicketReplyMixin, StaffModelAdmin):
     def save_model(self, request, obj, form, change):
         if "status" in form.changed_data:
             obj.closed_at = timezone.now() if obj.is_closed else None
+        sla_track(obj, now=timezone.now())  # status, priority or department may have changed
         super().save_model(request, obj, form, change)
         if "assignee" in form.changed_data and obj.assignee_id is not None:
             # In the admin's transaction: the mail is written with the change or not at all.

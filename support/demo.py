@@ -3,18 +3,24 @@ several states. Idempotent."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Client, Department, User
 from support import followers, tickets
+from support.autoclose import autoclose
+from support.escalation import escalate
 from support.inbound import receive
 from support.models import (
     AnswerTemplate,
+    BusinessCalendar,
+    BusinessHours,
     Category,
+    Holiday,
     Priority,
+    SlaPolicy,
     SubscriptionLevel,
     SupportDepartment,
     TemplateScope,
@@ -43,6 +49,7 @@ def seed() -> None:
         Category.objects.get_or_create(name=name, defaults={"department": department})
 
     _seed_answer_templates(technical=technical, billing=billing)
+    _seed_sla(technical=technical, billing=billing)
 
     client = Client.objects.get(email="client@example.com")
     if client.tickets.exists():
@@ -77,6 +84,7 @@ def seed() -> None:
     tickets.ticket_close(ticket=done, now=now - timedelta(days=2))
     tickets.ticket_rate(ticket=done, rating=5, comment="Fast, thank you.")
     _seed_outgoing(waiting=waiting, staff=staff, now=now)
+    _seed_sla_tickets(client=client, owner=owner, staff=staff, technical=technical, now=now)
 
 
 # --- Answer templates (issue 14, reply form) ----------------------------------------------
@@ -148,3 +156,53 @@ def seed_mail() -> None:
                f"{headers}Content-Type: text/plain; charset=utf-8\r\n\r\n"
                f"{body}\r\n").encode()
         receive(raw, route="pipe", department=technical, now=now - timedelta(minutes=minutes))
+
+
+# --- SLA (issue 14, SLA part): office hours, targets, an escalation, an auto-close warning
+
+
+def _seed_sla(*, technical, billing) -> None:
+    office, created = BusinessCalendar.objects.get_or_create(
+        name="Office hours (Berlin)", defaults={"time_zone": "Europe/Berlin"})
+    if created:
+        BusinessHours.objects.bulk_create([
+            BusinessHours(calendar=office, weekday=day, opens=time(9), closes=time(18))
+            for day in range(5)])
+        Holiday.objects.bulk_create([
+            Holiday(calendar=office, date=date(year, month, day), name=name)
+            for year in (2026, 2027) for month, day, name in [
+                (1, 1, "New Year"), (5, 1, "Labour Day"), (10, 3, "German Unity Day"),
+                (12, 25, "Christmas Day"), (12, 26, "Boxing Day")]])
+    for department in (technical, billing):
+        if department.calendar_id is None:
+            department.calendar = office
+            department.autoclose_days, department.autoclose_warning_days = 7, 2
+            department.save(update_fields=["calendar", "autoclose_days",
+                                           "autoclose_warning_days"])
+    for department, priority, first, resolution in [
+            (technical, Priority.LOW, 8 * 60, 40 * 60),
+            (technical, Priority.NORMAL, 4 * 60, 24 * 60),
+            (technical, Priority.HIGH, 60, 8 * 60), (technical, Priority.URGENT, 15, 2 * 60),
+            (billing, Priority.NORMAL, 8 * 60, 48 * 60)]:
+        SlaPolicy.objects.get_or_create(
+            department=department, priority=priority, client_group=None,
+            defaults={"first_response_minutes": first, "resolution_minutes": resolution})
+
+
+def _seed_sla_tickets(*, client, owner, staff, technical, now) -> None:
+    unanswered = tickets.ticket_open(
+        client=client, user=owner, department=technical,
+        subject="Mail to Gmail bounces with 550 5.7.26",
+        body="Since Monday every message to Gmail addresses bounces.",
+        now=now - timedelta(days=3))
+    tickets.ticket_reply_client(ticket=unanswered, user=owner, body="Still bouncing today.",
+                                now=now - timedelta(days=1))
+    quiet = tickets.ticket_open(
+        client=client, user=owner, department=technical, subject="Upgrade PHP to 8.3",
+        body="Please upgrade PHP on web-1 to 8.3.", now=now - timedelta(days=7))
+    tickets.ticket_reply_staff(ticket=quiet, user=staff,
+                               body="Done: PHP 8.3 is active. Does the site work as expected?",
+                               now=now - timedelta(days=6))
+    # What the beat would have done by now: the breach escalated, the client warned.
+    escalate(now=now)
+    autoclose(now=now)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import available_timezones
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Client, Department, Provider
+from accounts.models import Client, ClientGroup, Department, Provider
 from services.models import Service
 
 
@@ -26,6 +30,18 @@ class SupportDepartment(models.Model):
         _("archive after (days)"), default=30,
         help_text=_("Closed tickets move to the archive after this many days."))
     position = models.PositiveSmallIntegerField(default=0)
+    # SLA and the clock's housekeeping (issue 14, SLA part): support.sla, support.autoclose.
+    calendar = models.ForeignKey(
+        "BusinessCalendar", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="departments", verbose_name=_("business hours"),
+        help_text=_("SLA targets count working time of this calendar; without one, every "
+                    "hour counts."))
+    autoclose_days = models.PositiveSmallIntegerField(
+        _("auto-close after (days)"), default=0,
+        help_text=_("A ticket awaiting the client this many days is closed; 0: never."))
+    autoclose_warning_days = models.PositiveSmallIntegerField(
+        _("warn before auto-close (days)"), default=2,
+        help_text=_("The client is told this many days before the ticket closes."))
     # Who works the queue: staff in these departments (the staff panel's groups). A support
     # employee outside them never sees the department's tickets; administrators see all.
     staff_departments = models.ManyToManyField(
@@ -105,6 +121,28 @@ class Ticket(models.Model):
     linked_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups",
         help_text=_("The closed ticket a late reply continued."))
+    # SLA (support.sla keeps these true on every write; support.sla.sla_state reads them).
+    # The SLA clock runs while staff owe a move (new, awaiting staff) and stands still
+    # while the client owes one, the ticket is on hold, or it is closed.
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    first_responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("first response by"))
+    sla_first_response_due_at = models.DateTimeField(_("first response due"), null=True,
+                                                     blank=True)
+    sla_first_response_risk_at = models.DateTimeField(null=True, blank=True)
+    sla_resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    sla_resolution_risk_at = models.DateTimeField(null=True, blank=True)
+    sla_paused = models.DurationField(
+        default=timedelta(0), help_text=_("Business time the SLA clock stood still."))
+    sla_paused_since = models.DateTimeField(null=True, blank=True)
+    # Business time it took, measured once it happened (the report's medians).
+    sla_first_response_time = models.DurationField(null=True, blank=True)
+    sla_resolution_time = models.DurationField(null=True, blank=True)
+    # Auto-close counts from when the wait for the client began (a staff reply restarts it).
+    awaiting_client_since = models.DateTimeField(null=True, blank=True)
+    autoclose_warned_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -121,6 +159,14 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["client", "status"]),
             models.Index(fields=["status", "department", "updated_at"]),
+            # The beat's escalations: running clocks by their next target (support.sla).
+            models.Index(fields=["sla_first_response_due_at"],
+                         condition=Q(sla_paused_since__isnull=True,
+                                     first_responded_at__isnull=True),
+                         name="ticket_sla_first_response"),
+            models.Index(fields=["sla_resolution_due_at"],
+                         condition=Q(sla_paused_since__isnull=True),
+                         name="ticket_sla_resolution"),
         ]
 
     def __str__(self) -> str:
@@ -293,6 +339,161 @@ class AnswerTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- SLA: business hours, policies, escalations (issue 14, SLA part) ---------------------
+
+
+class BusinessCalendar(models.Model):
+    """A department's working week in its time zone, and its holidays."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC",
+        help_text=_("An IANA zone such as Europe/Berlin; working hours are its wall clock."))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("business hours calendar")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.time_zone not in available_timezones():
+            raise ValidationError({"time_zone": _("Unknown time zone.")})
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class BusinessHours(models.Model):
+    """One working interval of a weekday; a day may have several (a lunch break)."""
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE,
+                                 related_name="hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"), help_text=_("00:00 means midnight."))
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        constraints = [models.CheckConstraint(
+            condition=Q(closes__gt=F("opens")) | Q(closes="00:00"),
+            name="business_hours_close_after_open")]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE,
+                                 related_name="holidays")
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday")
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"],
+                                               name="holiday_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+
+class BreachReassign(models.TextChoices):
+    KEEP = "keep", _("Keep the assignee")
+    ASSIGN = "assign", _("Assign to the chosen staff member")
+    UNASSIGN = "unassign", _("Unassign (back to the department's queue)")
+
+
+class SlaPolicy(models.Model):
+    """Targets in business minutes for a department's tickets of one priority; a policy
+    for a client group overrides the department's general one for its clients."""
+
+    department = models.ForeignKey(SupportDepartment, on_delete=models.CASCADE,
+                                   related_name="sla_policies", verbose_name=_("department"))
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices)
+    client_group = models.ForeignKey(
+        ClientGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        verbose_name=_("client group"), help_text=_("Empty: every client."))
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response within (business minutes)"), validators=[MinValueValidator(1)])
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution within (business minutes)"), validators=[MinValueValidator(1)])
+    at_risk_percent = models.PositiveSmallIntegerField(
+        _("at risk from (% of the target used)"), default=75,
+        validators=[MinValueValidator(1), MaxValueValidator(99)])
+    notify_at_risk = models.BooleanField(_("warn staff when at risk"), default=True)
+    breach_raise_priority = models.BooleanField(_("raise the priority on a breach"),
+                                                default=True)
+    breach_reassign = models.CharField(_("on a breach"), max_length=10,
+                                       choices=BreachReassign.choices,
+                                       default=BreachReassign.KEEP)
+    breach_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", limit_choices_to={"is_staff": True},
+        verbose_name=_("assign breached tickets to"))
+
+    class Meta:
+        ordering = ["department", "client_group", "priority"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        permissions = [("view_support_report", "Can view the support quality report")]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "priority", "client_group"],
+                                    nulls_distinct=False, name="sla_policy_once"),
+            models.CheckConstraint(condition=Q(at_risk_percent__gte=1,
+                                               at_risk_percent__lte=99),
+                                   name="sla_policy_at_risk_percent"),
+        ]
+
+    def __str__(self) -> str:
+        group = self.client_group or _("every client")
+        return f"{self.department} · {self.get_priority_display()} · {group}"
+
+    def clean(self) -> None:
+        if self.breach_reassign == BreachReassign.ASSIGN and self.breach_assignee_id is None:
+            raise ValidationError({"breach_assignee": _("Choose who takes breached tickets.")})
+
+
+class EscalationLevel(models.TextChoices):
+    FIRST_RESPONSE_AT_RISK = "first_response_at_risk", _("First response at risk")
+    FIRST_RESPONSE_BREACHED = "first_response_breached", _("First response breached")
+    RESOLUTION_AT_RISK = "resolution_at_risk", _("Resolution at risk")
+    RESOLUTION_BREACHED = "resolution_breached", _("Resolution breached")
+
+
+class SlaEscalation(models.Model):
+    """An escalation that happened, once per ticket and level; written before staff are
+    mailed (``notified_at`` is set when the mail went out), so the beat running twice or
+    a lost mail never escalates twice and never loses the mail."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations")
+    level = models.CharField(_("level"), max_length=30, choices=EscalationLevel.choices)
+    happened_at = models.DateTimeField(_("escalated"))
+    due_at = models.DateTimeField(_("target"), null=True, blank=True)
+    actions = models.JSONField(_("actions"), default=dict, blank=True)
+    notified_at = models.DateTimeField(_("staff mailed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-happened_at", "-id"]
+        verbose_name = _("SLA escalation")
+        constraints = [models.UniqueConstraint(fields=["ticket", "level"],
+                                               name="sla_escalation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket.display_number}: {self.get_level_display()}"
 
 
 class TicketPresence(models.Model):

@@ -1,10 +1,15 @@
-"""Celery entry points of the support center: ids in, a function called."""
+"""Celery entry points of the support center: the wall clock is read here, and the
+functions below it take it as ``now``."""
+
+from __future__ import annotations
 
 from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
 
+from support.autoclose import archive, autoclose
+from support.escalation import escalate, escalations_send_pending
 from support.outbox import invitation_send, invitations_send_pending
 from support.staff_mail import staff_mail_send, staff_mail_send_pending
 
@@ -32,3 +37,16 @@ def send_invitation(invitation_id: int) -> bool:
 def send_pending_invitations() -> int:
     """Beat: invitations still unsent a few minutes after they were written."""
     return invitations_send_pending(now=timezone.now(), older_than=timedelta(minutes=5))
+
+
+
+
+@shared_task
+def sla_tick() -> dict:
+    """Beat: escalate SLA breaches and risks, warn and auto-close tickets the client left
+    waiting, archive old closed tickets, and mail escalations a mail server refused."""
+    now = timezone.now()
+    warned, closed = autoclose(now=now)
+    return {"escalated": escalate(now=now), "warned": warned, "closed": closed,
+            "archived": archive(now=now),
+            "resent": escalations_send_pending(now=now, older_than=timedelta(minutes=5))}

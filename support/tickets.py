@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Client, User
 from services.models import Service
-from support import notifications
+from support import notifications, sla
 from support.attachments import attachment_check, stored_name
 from support.followers import follow_on_open
 from support.models import (
@@ -64,6 +64,8 @@ def reply_status(*, status: str, reopen_allowed: bool, by_staff: bool) -> str | 
 def reopen_allowed(ticket: Ticket, *, now: datetime) -> bool:
     if not ticket.is_closed or ticket.closed_at is None:
         return True
+    if ticket.archived_at is not None:
+        return False  # the archive is final: a late reply opens a new linked ticket
     return now - ticket.closed_at <= timedelta(days=ticket.department.reopen_days)
 
 
@@ -130,6 +132,7 @@ def ticket_open(*, client: Client, user: User | None, department: SupportDepartm
         provider_id=client.provider_id, client=client, opened_by=user, department=department,
         category=category, priority=priority, service=service, subject=subject.strip()[:200],
         status=TicketStatus.NEW, created_at=now, updated_at=now, linked_to=linked_to)
+    ticket.save(update_fields=sla.sla_track(ticket, now=now))
     message = _message_add(ticket=ticket, author=user, kind=MessageKind.CLIENT, body=body,
                            html=html, now=now, attachments=attachments, message_id=message_id)
     follow_on_open(ticket=ticket, user=user, now=now)
@@ -159,7 +162,8 @@ def ticket_reply_client(*, ticket: Ticket, user: User | None, body: str, now: da
     message = _message_add(ticket=ticket, author=user, kind=MessageKind.CLIENT, body=body,
                            html=html, now=now, attachments=attachments, message_id=message_id)
     ticket.status, ticket.updated_at, ticket.closed_at = status, now, None
-    ticket.save(update_fields=["status", "updated_at", "closed_at"])
+    ticket.save(update_fields=["status", "updated_at", "closed_at",
+                               *sla.sla_track(ticket, now=now)])
     staff_notify(ticket, StaffEvent.CLIENT_REPLY, message, now=now)
     return ticket
 
@@ -177,7 +181,9 @@ def ticket_reply_staff(*, ticket: Ticket, user: User, body: str, now: datetime,
     ticket.updated_at, ticket.closed_at = now, None
     if ticket.assignee_id is None:
         ticket.assignee = user  # who answers first takes it, unless someone was assigned
-    ticket.save(update_fields=["status", "updated_at", "closed_at", "assignee"])
+    ticket.awaiting_client_since = now  # each staff reply gives the client their full time
+    ticket.save(update_fields=["status", "updated_at", "closed_at", "assignee",
+                               *sla.sla_track(ticket, now=now, responder=user)])
     notifications.client_notify_answered(message)
     return message
 
@@ -195,7 +201,8 @@ def ticket_close(*, ticket: Ticket, now: datetime) -> Ticket:
     if ticket.is_closed:
         return ticket
     ticket.status, ticket.closed_at, ticket.updated_at = TicketStatus.CLOSED, now, now
-    ticket.save(update_fields=["status", "closed_at", "updated_at"])
+    ticket.save(update_fields=["status", "closed_at", "updated_at",
+                               *sla.sla_track(ticket, now=now)])
     return ticket
 
 
@@ -210,7 +217,8 @@ def ticket_reopen(*, ticket: Ticket, now: datetime) -> Ticket:
             % {"days": ticket.department.reopen_days}, code="too_late")
     ticket.status, ticket.closed_at, ticket.updated_at = TicketStatus.AWAITING_STAFF, None, now
     ticket.rating, ticket.rating_comment = None, ""
-    ticket.save(update_fields=["status", "closed_at", "updated_at", "rating", "rating_comment"])
+    ticket.save(update_fields=["status", "closed_at", "updated_at", "rating", "rating_comment",
+                               *sla.sla_track(ticket, now=now)])
     return ticket
 
 

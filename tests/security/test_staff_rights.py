@@ -57,6 +57,7 @@ NEVER_ADDED = {
     "payments.webhookevent", "payments.sandboxtransaction",
     "cart.order", "cart.promoredemption", "cart.agreementacceptance",
     "engine.billingday", "support.ticket", "support.inboundemail", "support.staffmail",
+    "support.slaescalation",
 }
 NEVER_DELETED = NEVER_ADDED - {"payments.savedpaymentmethod"}
 # Only administrators open these, whatever permissions a department holds.
@@ -67,7 +68,8 @@ NEVER_CHANGED = {"accounts.actionlog", "accounts.notification", "services.servic
                  "billing.closingdocument", "billing.promisedpayment", "payments.refund",
                  "payments.webhookevent", "payments.sandboxtransaction", "cart.order",
                  "cart.promoredemption", "cart.agreementacceptance", "engine.billingday",
-                 "support.inboundemail", "support.staffmail"}
+                 "support.inboundemail", "support.staffmail",
+                 "support.slaescalation"}
 
 # Custom staff views: (url name, kwargs beyond the object) -> (permission, status when
 # allowed). A GET of an action's address only shows its form or goes back to the object.
@@ -113,6 +115,7 @@ CUSTOM_VIEWS = {
     ("support_inboundemail_reply", ()): ("support.decide_inboundemail", 200),
     ("support_inboundemail_discard", ()): ("support.decide_inboundemail", 200),
     ("support_inboundemail_block", ()): ("support.decide_inboundemail", 200),
+    ("support_slapolicy_report", ()): ("support.view_support_report", 200),
 }
 # The walked object of these is shared with everyone: changing or deleting it needs this
 # permission beyond the model's own (a personal one is its owner's).
