@@ -41,6 +41,9 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         # Received e-mail: unknown senders to decide on; the raw source is evidence.
         *_model_perms("support.inboundemail", VIEW),
         "support.download_inboundemail",
+        # The queue (issue 14): move tickets between departments, merge a client's two.
+        "support.transfer_ticket",
+        "support.merge_ticket",
     ],
     "Accounting": [
         *_model_perms("accounts.client", VIEW, CHANGE),

@@ -142,7 +142,7 @@ def ticket_reply_client(*, ticket: Ticket, user: User | None, body: str, now: da
                         message_id: str | None = None) -> Ticket:
     """The client's reply; returns the ticket it landed in (a new linked one when the
     closed ticket's re-open window has passed)."""
-    ticket = _locked(ticket)
+    ticket = _locked(merged_target(ticket))
     status = reply_status(status=ticket.status, by_staff=False,
                           reopen_allowed=reopen_allowed(ticket, now=now))
     if status is None:
@@ -197,6 +197,10 @@ def ticket_reopen(*, ticket: Ticket, now: datetime) -> Ticket:
     ticket = _locked(ticket)
     if not ticket.is_closed:
         return ticket
+    if ticket.merged_into_id is not None:
+        raise ValidationError(
+            _("This ticket was merged into %(number)s; continue there.")
+            % {"number": merged_target(ticket).display_number}, code="merged")
     if not reopen_allowed(ticket, now=now):
         raise ValidationError(
             _("This ticket was closed more than %(days)s days ago; open a new one.")
@@ -216,4 +220,20 @@ def ticket_rate(*, ticket: Ticket, rating: int, comment: str = "") -> Ticket:
         raise ValidationError(_("Rate from 1 to 5."), code="range")
     ticket.rating, ticket.rating_comment = int(rating), comment.strip()[:2000]
     ticket.save(update_fields=["rating", "rating_comment"])
+    return ticket
+
+
+# Queue (issue 14) -------------------------------------------------------------------------
+MERGE_CHAIN_LIMIT = 20
+
+
+def merged_target(ticket: Ticket) -> Ticket:
+    """Where a reply to ``ticket`` lands: the ticket its thread was merged into, followed
+    to the end (a merged ticket's target may itself have been merged later)."""
+    seen = {ticket.pk}
+    while ticket.merged_into_id is not None and len(seen) <= MERGE_CHAIN_LIMIT:
+        ticket = Ticket.objects.select_related("department").get(pk=ticket.merged_into_id)
+        if ticket.pk in seen:
+            break  # a cycle cannot be written by ticket_merge; never loop on one anyway
+        seen.add(ticket.pk)
     return ticket
