@@ -147,11 +147,6 @@ class TransferForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 3}),
                              help_text=gettext_lazy("Kept as an internal note on the ticket."))
 
-    def __init__(self, *args, exclude=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if exclude is not None:
-            self.fields["department"].queryset = SupportDepartment.objects.exclude(pk=exclude)
-
 
 class MergeForm(forms.Form):
     target = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Merge into"))
@@ -309,7 +304,7 @@ class TicketQueueMixin:
         if not self.has_transfer_permission(request):
             raise PermissionDenied
         ticket = self.scoped_ticket(request, pk)
-        form = TransferForm(request.POST or None, exclude=ticket.department_id)
+        form = TransferForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 moved = transfer.ticket_transfer(
@@ -322,6 +317,9 @@ class TicketQueueMixin:
                 department = form.cleaned_data["department"]
                 if moved:
                     messages.success(request, _("%(number)s moved to %(department)s.") % {
+                        "number": ticket.display_number, "department": department.name})
+                else:  # a double submit, or the department it is in
+                    messages.info(request, _("%(number)s is in %(department)s.") % {
                         "number": ticket.display_number, "department": department.name})
                 if self.get_queryset(request).filter(pk=ticket.pk).exists():
                     return redirect("admin:support_ticket_change", ticket.pk)

@@ -25,14 +25,21 @@ from support import tickets
 from support.models import Message, Priority, Ticket, TicketStatus
 from support.selectors import department_staff
 
-# Whose move it is after a merge: the more pressing of the two statuses, in this order
-# (a client message nobody answered in either thread still waits for staff).
-STATUS_PRECEDENCE = [TicketStatus.AWAITING_STAFF, TicketStatus.NEW, TicketStatus.ON_HOLD,
-                     TicketStatus.AWAITING_CLIENT, TicketStatus.CLOSED]
 PRIORITY_ORDER = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+# Among two open statuses, the more pressing wins: a client message nobody answered in
+# either thread waits for staff; a hold staff chose outweighs waiting for the client.
+STATUS_PRECEDENCE = [TicketStatus.AWAITING_STAFF, TicketStatus.NEW, TicketStatus.ON_HOLD,
+                     TicketStatus.AWAITING_CLIENT]
 
 
 def merged_status(*, target: str, source: str) -> str:
+    """Whose move it is in the merged thread. A closed side adds nothing to wait for;
+    "new" stays only when neither thread has an answer yet; an unanswered client message
+    in a thread staff have answered is awaiting staff."""
+    if TicketStatus.CLOSED in (target, source):
+        return source if target == TicketStatus.CLOSED else target
+    if TicketStatus.NEW in (target, source) and target != source:
+        return TicketStatus.AWAITING_STAFF
     return min(target, source, key=STATUS_PRECEDENCE.index)
 
 

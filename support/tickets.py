@@ -231,9 +231,11 @@ def merged_target(ticket: Ticket) -> Ticket:
     """Where a reply to ``ticket`` lands: the ticket its thread was merged into, followed
     to the end (a merged ticket's target may itself have been merged later)."""
     seen = {ticket.pk}
-    while ticket.merged_into_id is not None and len(seen) <= MERGE_CHAIN_LIMIT:
-        ticket = Ticket.objects.select_related("department").get(pk=ticket.merged_into_id)
-        if ticket.pk in seen:
-            break  # a cycle cannot be written by ticket_merge; never loop on one anyway
+    # Read from the table: the caller's instance may predate the merge.
+    next_id = Ticket.objects.filter(pk=ticket.pk).values_list("merged_into_id", flat=True) \
+        .first()
+    while next_id is not None and next_id not in seen and len(seen) <= MERGE_CHAIN_LIMIT:
+        ticket = Ticket.objects.select_related("department").get(pk=next_id)
         seen.add(ticket.pk)
+        next_id = ticket.merged_into_id
     return ticket
