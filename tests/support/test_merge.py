@@ -72,7 +72,9 @@ def test_the_thread_moves_in_time_order_and_the_source_points_at_the_target(pair
     assert target.status == S.AWAITING_STAFF
     notes = list(target.messages.filter(kind=MessageKind.INTERNAL_NOTE)
                  .values_list("body_text", flat=True))
-    assert len(notes) == 1 and source.display_number in notes[0] and me.email in notes[0]
+    assert len(notes) == 1
+    assert source.display_number in notes[0]
+    assert me.email in notes[0]
     assert list(source.messages.values_list("body_text", flat=True)) == [
         f"Merged into {target.display_number} by {me.email}."]
     assert ActionLog.objects.filter(action__in=["ticket.merged", "ticket.merged_into"]) \
@@ -113,7 +115,8 @@ def test_what_cannot_be_merged(pair):
         _merge(me, source, third)
     with pytest.raises(ValidationError):  # into a ticket that was itself merged
         _merge(me, third, source)
-    assert third.messages.count() == 1 and stranger.messages.count() == 1
+    assert third.messages.count() == 1
+    assert stranger.messages.count() == 1
 
 
 # Whose move it is after a merge, as a person reads the two threads.
@@ -218,7 +221,7 @@ def test_a_ticket_of_another_client_is_not_offered(client, pair):
 
 @pytest.mark.parametrize("staff_department", ["Accounting", "Sales"])
 def test_merge_needs_its_permission(client, pair, staff_department):
-    me, _writer, source, target = pair
+    _me, _writer, source, target = pair
     looker = employee(staff_department=staff_department)
     source.department.staff_departments.add(*looker.groups.values_list("pk", flat=True))
     client.force_login(looker)

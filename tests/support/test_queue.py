@@ -48,7 +48,7 @@ def _page(client, url=CHANGELIST, **params):
 
 # Scope --------------------------------------------------------------------------------------
 def test_a_support_employee_never_sees_a_queue_they_do_not_work(client, world):
-    technical, billing, _customer, ours, foreign = world
+    technical, billing, _customer, _ours, foreign = world
     client.force_login(employee())
     for params in [{}, {"queue": "all"}, {"department": billing.pk},
                    {"q": foreign.display_number}, {"q": "Refund"}]:
@@ -75,7 +75,7 @@ def test_a_support_employee_never_sees_a_queue_they_do_not_work(client, world):
 
 
 def test_a_foreign_ticket_cannot_be_acted_on_in_bulk(client, world):
-    _technical, _billing, _customer, ours, foreign = world
+    _technical, _billing, _customer, _ours, foreign = world
     client.force_login(employee())
     client.post(CHANGELIST, {"action": "close_tickets", "_selected_action": [foreign.pk],
                              "apply": "1"})
@@ -84,10 +84,11 @@ def test_a_foreign_ticket_cannot_be_acted_on_in_bulk(client, world):
 
 
 def test_the_other_team_sees_its_own_queue_only(client, world):
-    _technical, _billing, _customer, ours, foreign = world
+    _technical, _billing, _customer, ours, _foreign = world
     client.force_login(billing_employee())
     page = _page(client)
-    assert "Refund my invoice" in page and "Disk is full" not in page
+    assert "Refund my invoice" in page
+    assert "Disk is full" not in page
     assert client.get(reverse("admin:support_ticket_change", args=[ours.pk])).status_code \
         == 404
 
@@ -95,7 +96,8 @@ def test_the_other_team_sees_its_own_queue_only(client, world):
 def test_administrators_see_every_queue(client, world):
     client.force_login(AdminFactory())
     page = _page(client)
-    assert "Refund my invoice" in page and "Disk is full" in page
+    assert "Refund my invoice" in page
+    assert "Disk is full" in page
 
 
 # The queue's views, filters and search --------------------------------------------------------
@@ -209,7 +211,8 @@ def test_bulk_assign_offers_only_who_works_the_department(client, queue_world):
     page = _bulk(client, "assign_tickets", [queue_world["new"], queue_world["held"]])
     assert page.status_code == 200
     content = page.content.decode()
-    assert me.email in content and colleague.email in content
+    assert me.email in content
+    assert colleague.email in content
     assert outsider.email not in content
     refused = _bulk(client, "assign_tickets", [queue_world["new"]], apply="1",
                     assignee=outsider.pk)
@@ -253,7 +256,8 @@ def test_bulk_actions_need_their_permission(client, queue_world):
                       permissions=["support.view_ticket"])
     client.force_login(looker)
     page = _page(client)
-    assert "close_tickets" not in page and "transfer_tickets" not in page
+    assert "close_tickets" not in page
+    assert "transfer_tickets" not in page
     _bulk(client, "close_tickets", [queue_world["new"]], apply="1")
     queue_world["new"].refresh_from_db()
     assert queue_world["new"].status == TicketStatus.NEW
@@ -261,7 +265,7 @@ def test_bulk_actions_need_their_permission(client, queue_world):
 
 # Beside the thread -------------------------------------------------------------------------
 def test_the_client_s_tickets_and_services_beside_the_thread(client, world):
-    technical, _billing, customer, ours, foreign = world
+    technical, _billing, customer, ours, _foreign = world
     client.force_login(employee())
     older = ticket(customer, technical, "Older question", now=WHEN - timedelta(days=3))
     tickets.ticket_close(ticket=older, now=WHEN)
@@ -271,14 +275,19 @@ def test_the_client_s_tickets_and_services_beside_the_thread(client, world):
     someone_elses = ServiceFactory(name="not-dana.example")
     page = _page(client, reverse("admin:support_ticket_change", args=[ours.pk]))
     side = page[page.index('class="ticket-side"'):page.index('class="ticket-thread"')]
-    assert "Older question" in side and "Closed" in side
+    assert "Older question" in side
+    assert "Closed" in side
     assert "Refund my invoice" not in side  # another team's ticket of the same client
-    assert "web-1.dana.example" in side and "VPS Large" in side and "2026-09-30" in side
+    assert "web-1.dana.example" in side
+    assert "VPS Large" in side
+    assert "2026-09-30" in side
     assert reverse("admin:services_service_change", args=[server.pk]) in side
     assert "not-dana.example" not in side
     assert someone_elses.pk
     # Support sees no money: no price or balance beside the ticket.
-    assert "$" not in side and "USD" not in side and "balance" not in side.lower()
+    assert "$" not in side
+    assert "USD" not in side
+    assert "balance" not in side.lower()
 
 
 def test_the_ticket_page_reads_a_bounded_number_of_queries(client, world):

@@ -30,7 +30,7 @@ def _notes(item):
 
 
 def test_transfer_moves_notes_and_logs_once(client, setting):
-    technical, billing, me, item = setting
+    _technical, billing, me, item = setting
     client.force_login(me)
     url = reverse("admin:support_ticket_transfer", args=[item.pk])
     assert client.get(url).status_code == 200
@@ -50,11 +50,12 @@ def test_transfer_moves_notes_and_logs_once(client, setting):
     # The Billing team sees it now.
     client.force_login(billing_employee())
     page = client.get(reverse("admin:support_ticket_change", args=[item.pk]))
-    assert page.status_code == 200 and "About an invoice" in page.content.decode()
+    assert page.status_code == 200
+    assert "About an invoice" in page.content.decode()
 
 
 def test_an_assignee_who_works_both_keeps_it_and_a_double_submit_moves_once(client, setting):
-    technical, billing, me, item = setting
+    _technical, billing, me, item = setting
     billing.staff_departments.add(*me.groups.values_list("pk", flat=True))
     client.force_login(me)
     url = reverse("admin:support_ticket_transfer", args=[item.pk])
@@ -76,25 +77,27 @@ def test_a_transfer_needs_a_reason(client, setting, reason):
                            {"department": billing.pk, "reason": reason})
     assert response.status_code == 200
     item.refresh_from_db()
-    assert item.department == technical and _notes(item) == []
+    assert item.department == technical
+    assert _notes(item) == []
     with pytest.raises(ValidationError):
         ticket_transfer(ticket=item, department=billing, actor=me, reason=reason, now=WHEN)
 
 
 def test_bad_input_changes_nothing(client, setting):
-    technical, billing, me, item = setting
+    technical, _billing, me, item = setting
     client.force_login(me)
     for data in [{"department": "999999", "reason": "x"}, {"department": "abc", "reason": "x"},
                  {}]:
         response = client.post(reverse("admin:support_ticket_transfer", args=[item.pk]), data)
         assert response.status_code == 200, data
     item.refresh_from_db()
-    assert item.department == technical and _notes(item) == []
+    assert item.department == technical
+    assert _notes(item) == []
 
 
 @pytest.mark.parametrize("staff_department", ["Accounting", "Sales"])
 def test_transfer_needs_its_permission(client, setting, staff_department):
-    technical, billing, me, item = setting
+    technical, billing, _me, item = setting
     looker = employee(staff_department=staff_department)
     technical.staff_departments.add(*looker.groups.values_list("pk", flat=True))
     client.force_login(looker)
