@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import Department, User
 from services.models import Service
@@ -37,21 +37,23 @@ class Counter:
     count: int
 
 
-def status_counters(user: User) -> list[Counter]:
-    """Open tickets per status in the user's queues: one aggregate query over the open
-    tickets' partial index, every open status listed (zero included)."""
-    counts = dict(staff_tickets(user).filter(status__in=OPEN_STATUSES)
-                  .values_list("status").annotate(n=Count("id")).order_by())
-    return [Counter(status, TicketStatus(status).label, counts.get(status, 0))
-            for status in OPEN_STATUSES]
-
-
-def department_counters(user: User) -> list[Counter]:
-    """Open tickets per department the user works, zero included: one query."""
-    departments = staff_support_departments(user).annotate(
-        open_count=Count("tickets", filter=~Q(tickets__status=TicketStatus.CLOSED)))
-    return [Counter(department.pk, department.name, department.open_count)
-            for department in departments.order_by("position", "name")]
+def queue_counters(user: User) -> tuple[list[Counter], list[Counter]]:
+    """Open tickets in the user's queues per status and per department (zeros included),
+    both from one aggregate query over the open tickets' partial index (department,
+    status): its rows are at most departments x open statuses."""
+    rows = (staff_tickets(user).exclude(status=TicketStatus.CLOSED)
+            .values_list("department_id", "status").annotate(n=Count("*")).order_by())
+    by_status: dict[str, int] = {}
+    by_department: dict[int, int] = {}
+    for department_id, status, count in rows:
+        by_status[status] = by_status.get(status, 0) + count
+        by_department[department_id] = by_department.get(department_id, 0) + count
+    statuses = [Counter(status, TicketStatus(status).label, by_status.get(status, 0))
+                for status in OPEN_STATUSES]
+    departments = [Counter(department.pk, department.name, by_department.get(department.pk, 0))
+                   for department in staff_support_departments(user).only("pk", "name")
+                   .order_by("position", "name")]
+    return statuses, departments
 
 
 def queue_staff(user: User) -> QuerySet[User]:
