@@ -70,6 +70,10 @@ class QueueFilter(admin.SimpleListFilter):
         return active
 
 
+QUEUE_TITLES = {None: gettext_lazy("Active tickets"), "all": gettext_lazy("All tickets"),
+                "mine": gettext_lazy("My tickets"), "unassigned": gettext_lazy("Unassigned")}
+
+
 class _IdFilter(admin.SimpleListFilter):
     """A filter by the id of one of a few objects listed for this user; an id not listed
     (a foreign department's, or not a number) filters nothing rather than failing."""
@@ -169,9 +173,11 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        # Counting a column of the (partial) department indexes lets PostgreSQL count from
-        # the index alone.
-        return self.object_list.order_by().values("department_id")[:COUNT_CAP + 1].count()
+        # Counting a column of the (partial) department indexes lets PostgreSQL count
+        # tickets from the index alone. (The admin pages other lists with it too: the
+        # ticket's history of changes.)
+        column = "department_id" if self.object_list.model is Ticket else "pk"
+        return self.object_list.order_by().values(column)[:COUNT_CAP + 1].count()
 
 
 # The mixin -----------------------------------------------------------------------------------
@@ -220,6 +226,8 @@ class TicketQueueMixin:
     # The list --------------------------------------------------------------------------------
     def changelist_view(self, request, extra_context=None):
         extra_context = extra_context or {}
+        extra_context.setdefault("title", QUEUE_TITLES.get(request.GET.get("queue"),
+                                                           QUEUE_TITLES[None]))
         if request.method == "GET":
             extra_context["status_counters"], extra_context["department_counters"] = \
                 queue_counters(request.user)
