@@ -162,7 +162,7 @@ def ticket_reply_client(*, ticket: Ticket, user: User | None, body: str, now: da
 @transaction.atomic
 def ticket_reply_staff(*, ticket: Ticket, user: User, body: str, now: datetime,
                        html: str = "", attachments: Iterable = ()) -> Message:
-    ticket = _locked(ticket)
+    ticket = _locked(merged_target(ticket))  # a merged ticket's answer goes to its target
     message = _message_add(ticket=ticket, author=user, kind=MessageKind.STAFF, body=body,
                            html=html, now=now, attachments=attachments,
                            message_id=notifications.new_message_id(ticket.department))

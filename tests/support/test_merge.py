@@ -185,6 +185,16 @@ def test_a_client_area_reply_to_the_merged_ticket_lands_in_the_target(pair):
         tickets.ticket_reopen(ticket=source, now=WHEN + timedelta(hours=1))
 
 
+def test_a_staff_answer_on_the_merged_ticket_goes_to_the_target(pair):
+    me, _writer, source, target = pair
+    _merge(me, source, target)
+    answer = tickets.ticket_reply_staff(ticket=source, user=me, body="Fixed.",
+                                        now=WHEN + timedelta(hours=2))
+    assert answer.ticket_id == target.pk
+    source.refresh_from_db()
+    assert source.status == S.CLOSED
+
+
 # The staff pages --------------------------------------------------------------------------
 def test_the_merge_page_asks_to_confirm_first(client, pair):
     me, _writer, source, target = pair
