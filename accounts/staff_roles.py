@@ -46,6 +46,9 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         *_model_perms("support.slapolicy", VIEW),
         *_model_perms("support.slaescalation", VIEW),
         "support.view_support_report",
+        # The queue (issue 14): move tickets between departments, merge a client's two.
+        "support.transfer_ticket",
+        "support.merge_ticket",
     ],
     "Accounting": [
         *_model_perms("accounts.client", VIEW, CHANGE),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -15,6 +16,13 @@ from django.utils.translation import gettext_lazy
 
 from accounts.admin_base import StaffModelAdmin
 from support import admin_answer_templates  # noqa: F401 (registers Answer templates)
+from support.admin_queue import (
+    AssigneeFilter,
+    DepartmentFilter,
+    ProductTypeFilter,
+    QueueFilter,
+    TicketQueueMixin,
+)
 from support.admin_reply import TicketReplyMixin
 from support.admin_sla import SlaStateFilter, sla_column  # also registers the SLA admin
 from support.admin_triage import DecisionFilter, InboundTriageMixin
@@ -27,6 +35,7 @@ from support.models import (
     SupportDepartment,
     Ticket,
 )
+from support.selectors import department_staff, staff_tickets
 from support.sla import sla_track
 from support.staff_mail import staff_notify
 
@@ -46,44 +55,22 @@ class CategoryAdmin(StaffModelAdmin):
     list_filter = ["department"]
 
 
-class OpenFilter(admin.SimpleListFilter):
-    """Active tickets (the queue) by default; closed ones on request."""
-
-    title = gettext_lazy("queue")
-    parameter_name = "queue"
-
-    def lookups(self, request, model_admin):
-        return [("all", _("All tickets")), ("mine", _("My tickets"))]
-
-    def choices(self, changelist):
-        yield {"selected": self.value() is None, "display": _("Active tickets"),
-               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
-        for value, label in self.lookup_choices:
-            yield {"selected": self.value() == value, "display": label,
-                   "query_string": changelist.get_query_string({self.parameter_name: value})}
-
-    def queryset(self, request, queryset):
-        if self.value() == "all":
-            return queryset
-        if self.value() == "mine":
-            return queryset.filter(assignee=request.user).exclude(status="closed")
-        return queryset.exclude(status="closed")
-
-
 @admin.register(Ticket)
-class TicketAdmin(TicketReplyMixin, StaffModelAdmin):
+class TicketAdmin(TicketQueueMixin, TicketReplyMixin, StaffModelAdmin):
     list_display = ["display_number", "subject", "client", "department", "status", sla_column,
                     "priority", "assignee", "updated_at"]
-    list_filter = [OpenFilter, "department", "status",
-                   ("assignee", admin.RelatedOnlyFieldListFilter), "priority", SlaStateFilter]
+    list_filter = [QueueFilter, DepartmentFilter, "status", AssigneeFilter, "priority",
+                   SlaStateFilter, ProductTypeFilter]
     list_select_related = ["client", "department", "assignee"]
-    search_fields = ["subject", "client__name", "client__email", "=number"]
+    # A ticket number ("T-123456" or "123456") is found by get_search_results.
+    search_fields = ["subject", "client__name", "client__email"]
     fields = ["number", "subject", "client", "opened_by", "service", "department", "category",
               "priority", "status", "assignee", "created_at", "updated_at", "closed_at",
-              "rating", "rating_comment", "linked_to"]
-    readonly_fields = ["number", "subject", "client", "opened_by", "service", "created_at",
-                       "updated_at", "closed_at", "rating", "rating_comment", "linked_to"]
-    raw_id_fields = ["assignee"]
+              "rating", "rating_comment", "linked_to", "merged_into"]
+    # The department changes by Transfer (with its note), never by editing the ticket.
+    readonly_fields = ["number", "subject", "client", "opened_by", "service", "department",
+                       "created_at", "updated_at", "closed_at", "rating", "rating_comment",
+                       "linked_to", "merged_into"]
     change_form_template = "admin/support/ticket/change_form.html"
 
     @admin.display(description=gettext_lazy("number"), ordering="number")
@@ -105,9 +92,19 @@ class TicketAdmin(TicketReplyMixin, StaffModelAdmin):
             # In the admin's transaction: the mail is written with the change or not at all.
             staff_notify(obj, StaffEvent.ASSIGNED, now=timezone.now(), actor=request.user)
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None and "assignee" in form.base_fields:
+            # Only who works the ticket's department (or has it already) may be chosen.
+            form.base_fields["assignee"].queryset = form.base_fields["assignee"].queryset \
+                .filter(Q(pk__in=department_staff(obj.department).values("pk"))
+                        | Q(pk=obj.assignee_id)).distinct()
+        return form
+
     def get_urls(self):
         # The answer form's addresses (reply, templates, presence): TicketReplyMixin.
         return [
+            *self.queue_urls(),
             path("<int:pk>/attachments/<int:attachment_id>/",
                  self.admin_site.admin_view(self.attachment_view),
                  name="support_ticket_attachment"),
@@ -116,6 +113,7 @@ class TicketAdmin(TicketReplyMixin, StaffModelAdmin):
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         if obj is not None:
+            context.update(self.side_panel_context(request, obj))
             context["thread"] = obj.messages.select_related("author").prefetch_related(
                 "attachments")
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
@@ -123,7 +121,8 @@ class TicketAdmin(TicketReplyMixin, StaffModelAdmin):
     def attachment_view(self, request, pk: int, attachment_id: int):
         if not request.user.has_perm("support.view_ticket"):
             raise PermissionDenied
-        attachment = get_object_or_404(Attachment, pk=attachment_id, message__ticket_id=pk)
+        attachment = get_object_or_404(Attachment, pk=attachment_id, message__ticket_id=pk,
+                                       message__ticket__in=staff_tickets(request.user))
         return attachment_response(attachment)
 
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Client, Department, User
-from support import followers, tickets
+from support import followers, merge, tickets, transfer
 from support.autoclose import autoclose
 from support.escalation import escalate
 from support.inbound import receive
@@ -206,3 +206,44 @@ def _seed_sla_tickets(*, client, owner, staff, technical, now) -> None:
     # What the beat would have done by now: the breach escalated, the client warned.
     escalate(now=now)
     autoclose(now=now)
+
+
+# The queue (issue 14): a merged pair, a ticket moved to another department, tickets
+# assigned and not, in several priorities. Idempotent: the merged pair marks it done.
+@transaction.atomic
+def seed_queue() -> None:
+    client = Client.objects.get(email="client@example.com")
+    if client.tickets.filter(subject="Backups fail since Monday").exists():
+        return
+    owner = client.memberships.get(is_owner=True).user
+    staff = User.objects.get(email="support@example.com")
+    technical = SupportDepartment.objects.get(slug="technical")
+    billing = SupportDepartment.objects.get(slug="billing")
+    now = timezone.now()
+    service = client.services.order_by("pk").first()
+
+    target = tickets.ticket_open(
+        client=client, user=owner, department=technical, service=service,
+        priority=Priority.URGENT, subject="Backups fail since Monday",
+        body="The nightly backup of web-1 reports an error every night.",
+        now=now - timedelta(hours=26))
+    source = tickets.ticket_open(
+        client=client, user=owner, department=technical, subject="Backup job error 42",
+        body="Error 42: destination not writable. Is it the same problem?",
+        now=now - timedelta(hours=20))
+    merge.ticket_merge(source=source, target=target, actor=staff,
+                       now=now - timedelta(hours=19))
+
+    moved = tickets.ticket_open(
+        client=client, user=owner, department=technical, priority=Priority.LOW,
+        subject="Charged twice for the VPS?", body="I see two charges this month.",
+        now=now - timedelta(hours=2))
+    transfer.ticket_transfer(ticket=moved, department=billing, actor=staff,
+                             reason="A question about charges, not the server.",
+                             now=now - timedelta(hours=1, minutes=50))
+
+    for subject, hours, priority in [("SSL certificate renewal", 8, Priority.NORMAL),
+                                     ("Raise the PHP memory limit", 30, Priority.HIGH)]:
+        tickets.ticket_open(client=client, user=owner, department=technical,
+                            priority=priority, subject=subject, service=service,
+                            body="Please have a look.", now=now - timedelta(hours=hours))

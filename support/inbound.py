@@ -184,6 +184,12 @@ def _ids(msg: EmailMessage) -> list[str]:
 
 
 def _thread(msg: EmailMessage, subject: str) -> Ticket | None:
+    """The ticket the message continues; a merged ticket's mail goes to its target."""
+    ticket = _threaded(msg, subject)
+    return tickets.merged_target(ticket) if ticket is not None else None
+
+
+def _threaded(msg: EmailMessage, subject: str) -> Ticket | None:
     ids = _ids(msg)
     if ids:
         message = (Message.objects.filter(message_id__in=ids).select_related("ticket")

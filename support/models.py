@@ -143,11 +143,20 @@ class Ticket(models.Model):
     awaiting_client_since = models.DateTimeField(null=True, blank=True)
     autoclose_warned_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    # Queue (issue 14): a merged ticket is closed and points at the ticket that took its
+    # thread; mail threaded to it (its subject token, its plus-address) lands there.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from",
+        verbose_name=_("merged into"),
+        help_text=_("The ticket this one's messages were moved to."))
 
     class Meta:
         ordering = ["-updated_at", "-id"]
         verbose_name = _("ticket")
-        permissions = [("reply_ticket", "Can reply to tickets and write internal notes")]
+        permissions = [("reply_ticket", "Can reply to tickets and write internal notes"),
+                       # Queue (issue 14):
+                       ("transfer_ticket", "Can transfer tickets to another department"),
+                       ("merge_ticket", "Can merge two tickets of one client")]
         constraints = [
             models.UniqueConstraint(fields=["provider", "number"], name="ticket_number_unique"),
             models.CheckConstraint(condition=Q(number__gte=100000, number__lte=999999),
@@ -167,6 +176,13 @@ class Ticket(models.Model):
             models.Index(fields=["sla_resolution_due_at"],
                          condition=Q(sla_paused_since__isnull=True),
                          name="ticket_sla_resolution"),
+            # Queue (issue 14): the Active tickets list (newest first) and its counters read
+            # open tickets only, a small part of all; "All tickets" walks the full order.
+            models.Index(F("updated_at").desc(), F("id").desc(),
+                         condition=~Q(status="closed"), name="ticket_open_recent"),
+            models.Index(fields=["department", "status"], condition=~Q(status="closed"),
+                         name="ticket_open_department"),
+            models.Index(F("updated_at").desc(), F("id").desc(), name="ticket_recent"),
         ]
 
     def __str__(self) -> str:

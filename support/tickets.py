@@ -150,7 +150,7 @@ def ticket_reply_client(*, ticket: Ticket, user: User | None, body: str, now: da
                         message_id: str | None = None) -> Ticket:
     """The client's reply; returns the ticket it landed in (a new linked one when the
     closed ticket's re-open window has passed)."""
-    ticket = _locked(ticket)
+    ticket = _locked(merged_target(ticket))
     status = reply_status(status=ticket.status, by_staff=False,
                           reopen_allowed=reopen_allowed(ticket, now=now))
     if status is None:
@@ -172,7 +172,7 @@ def ticket_reply_client(*, ticket: Ticket, user: User | None, body: str, now: da
 def ticket_reply_staff(*, ticket: Ticket, user: User, body: str, now: datetime,
                        html: str = "", attachments: Iterable = (),
                        idempotency_key: str | None = None) -> Message:
-    ticket = _locked(ticket)
+    ticket = _locked(merged_target(ticket))  # a merged ticket's answer goes to its target
     message = _message_add(ticket=ticket, author=user, kind=MessageKind.STAFF, body=body,
                            html=html, now=now, attachments=attachments,
                            message_id=notifications.new_message_id(ticket.department),
@@ -211,6 +211,10 @@ def ticket_reopen(*, ticket: Ticket, now: datetime) -> Ticket:
     ticket = _locked(ticket)
     if not ticket.is_closed:
         return ticket
+    if ticket.merged_into_id is not None:
+        raise ValidationError(
+            _("This ticket was merged into %(number)s; continue there.")
+            % {"number": merged_target(ticket).display_number}, code="merged")
     if not reopen_allowed(ticket, now=now):
         raise ValidationError(
             _("This ticket was closed more than %(days)s days ago; open a new one.")
@@ -231,4 +235,22 @@ def ticket_rate(*, ticket: Ticket, rating: int, comment: str = "") -> Ticket:
         raise ValidationError(_("Rate from 1 to 5."), code="range")
     ticket.rating, ticket.rating_comment = int(rating), comment.strip()[:2000]
     ticket.save(update_fields=["rating", "rating_comment"])
+    return ticket
+
+
+# Queue (issue 14) -------------------------------------------------------------------------
+MERGE_CHAIN_LIMIT = 20
+
+
+def merged_target(ticket: Ticket) -> Ticket:
+    """Where a reply to ``ticket`` lands: the ticket its thread was merged into, followed
+    to the end (a merged ticket's target may itself have been merged later)."""
+    seen = {ticket.pk}
+    # Read from the table: the caller's instance may predate the merge.
+    next_id = Ticket.objects.filter(pk=ticket.pk).values_list("merged_into_id", flat=True) \
+        .first()
+    while next_id is not None and next_id not in seen and len(seen) <= MERGE_CHAIN_LIMIT:
+        ticket = Ticket.objects.select_related("department").get(pk=next_id)
+        seen.add(ticket.pk)
+        next_id = ticket.merged_into_id
     return ticket

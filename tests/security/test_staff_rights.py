@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from djmoney.money import Money
 
-from accounts.models import Client, MessageTemplate, User
+from accounts.models import Client, Department, MessageTemplate, User
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
 from billing.models import (
     AccountKind,
@@ -36,7 +36,7 @@ from payments.models import Payment, PaymentStatus, WebhookEvent
 from payments.refunds import refund_payment
 from services.models import Service
 from support.inbound import receive
-from support.models import AnswerTemplate
+from support.models import AnswerTemplate, Ticket
 from tests.factories.accounts import AdminFactory, ClientUserFactory, StaffFactory
 from tests.factories.cart import AgreementFactory, PromoCodeFactory
 
@@ -116,6 +116,9 @@ CUSTOM_VIEWS = {
     ("support_inboundemail_discard", ()): ("support.decide_inboundemail", 200),
     ("support_inboundemail_block", ()): ("support.decide_inboundemail", 200),
     ("support_slapolicy_report", ()): ("support.view_support_report", 200),
+    # The queue (issue 14): each page shows its form on a GET.
+    ("support_ticket_transfer", ()): ("support.transfer_ticket", 200),
+    ("support_ticket_merge", ()): ("support.merge_ticket", 200),
 }
 # The walked object of these is shared with everyone: changing or deleting it needs this
 # permission beyond the model's own (a personal one is its owner's).
@@ -233,6 +236,10 @@ def _complete_the_world() -> None:
             promised_payment__isnull=True).order_by("pk").first())
     receive(b"From: someone@elsewhere.example\r\nSubject: Walk\r\n\r\nHello\r\n",
             route="pipe", now=timezone.now())
+    # Every department works the walked ticket's queue, so its pages open by permission
+    # alone; who sees which queue is tests/support/test_queue.py's.
+    Ticket.objects.order_by("pk").first().department.staff_departments.add(
+        *Department.objects.all())
     card = Payment.objects.filter(status=PaymentStatus.SUCCEEDED,
                                   method__gateway="sandbox").order_by("pk").first()
     refund_payment(payment=card, amount=Money("1.00", card.currency), reason="Walk",

@@ -77,7 +77,8 @@ def test_an_internal_note_tells_nobody(client, ticket):
 
 @pytest.mark.parametrize("department", ["Accounting", "Sales"])
 def test_other_departments_only_look(client, ticket, department):
-    _employee(client, department)
+    employee = _employee(client, department)
+    ticket.department.staff_departments.add(*employee.groups.values_list("pk", flat=True))
     assert client.get(reverse("admin:support_ticket_changelist")).status_code == 200
     page = client.get(reverse("admin:support_ticket_change", args=[ticket.pk]))
     assert page.status_code == 200

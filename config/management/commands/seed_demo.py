@@ -19,6 +19,7 @@ class Command(BaseCommand):
         engine_demo.seed()
         support_demo.seed()
         support_demo.seed_mail()
+        support_demo.seed_queue()
         self.stdout.write(self.style.SUCCESS("Demo data is in place."))
         width = max(len(who) for who, _, _ in logins)
         for who, email, password in logins:
