@@ -149,12 +149,13 @@ class Command(BaseCommand):
                     provider.pk, numbers[index], client_id, departments[which].pk,
                     rng.choice(Priority.values), service_of.get(client_id)
                     if rng.random() < 0.5 else None, f"Bench question {index}", status,
-                    assignee, created, updated, None if is_open else updated, ""))
+                    assignee, created, updated, None if is_open else updated, "",
+                    timedelta(0)))
                 messages.append((index, created))
             copy_rows("support_ticket", [
                 "provider_id", "number", "client_id", "department_id", "priority",
                 "service_id", "subject", "status", "assignee_id", "created_at", "updated_at",
-                "closed_at", "rating_comment"], rows)
+                "closed_at", "rating_comment", "sla_paused"], rows)
             with connection.cursor() as cursor:
                 cursor.execute("SELECT id FROM support_ticket ORDER BY id")
                 ids = [row[0] for row in cursor.fetchall()]
