@@ -204,10 +204,10 @@ def report_csv(report: Report) -> HttpResponse:
 class SlaEscalationAdmin(_ScopedAdmin):
     """What the beat escalated: read-only, the record of it."""
 
-    list_display = ["happened_at", "ticket_link", "level", "due_at", "notified_at"]
+    list_display = ["happened_at", "ticket_link", "level", "due_at"]
     list_filter = ["level", "ticket__department"]
     list_select_related = ["ticket"]
-    fields = ["ticket", "level", "happened_at", "due_at", "actions", "notified_at"]
+    fields = ["ticket", "level", "happened_at", "due_at", "actions"]
     readonly_fields = fields
     department_path = "ticket__department"
 

@@ -1,35 +1,33 @@
 """Escalations: on the beat, a ticket whose SLA target is at risk or missed is escalated
-once per level: its department's staff are told, and on a breach the policy may raise the
-priority and reassign the ticket.
+once per level: on a breach the policy may raise the priority and reassign the ticket, and
+staff are told through the staff mail outbox (support.staff_mail) as they chose.
 
 ``escalate(now=...)`` is a function of an explicit time (support.tasks calls it with the
 wall clock). Each escalation is a row unique per (ticket, level), written in the same
-transaction as what it does and before the mail: the beat running twice, or two beats at
-once, escalates nothing twice, and a mail that could not go out is sent by the sweep.
+transaction as what it does and as staff's e-mail rows: the beat running twice, or two
+beats at once, escalates and mails nothing twice, and a mail that could not go out is sent
+by the staff mail sweep.
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from support import sla
 from support.models import (
     BreachReassign,
     EscalationLevel,
+    Priority,
     SlaEscalation,
+    StaffEvent,
     Ticket,
 )
-from support.selectors import department_staff
-
-log = logging.getLogger(__name__)
+from support.staff_mail import staff_notify
 
 BATCH = 500  # tickets escalated per run of the beat; the rest wait a minute
 
@@ -102,7 +100,7 @@ def escalate_ticket(*, ticket_id: int, level: str, now: datetime) -> bool:
     if level in BREACHES and policy is not None:
         escalation.actions = _breach_act(ticket, policy=policy, now=now)
         escalation.save(update_fields=["actions"])
-    escalation_notify(escalation)
+    escalation_notify(escalation, now=now)
     return True
 
 
@@ -128,58 +126,28 @@ def _breach_act(ticket: Ticket, *, policy, now: datetime) -> dict:
 # --- Telling staff -----------------------------------------------------------------------
 
 
-def escalation_recipients(escalation: SlaEscalation) -> list[str]:
-    """The department's staff, and whoever the ticket is assigned to."""
-    ticket = escalation.ticket
-    emails = set(department_staff(ticket.department).exclude(email="")
-                 .values_list("email", flat=True))
-    if ticket.assignee is not None and ticket.assignee.email and ticket.assignee.is_active:
-        emails.add(ticket.assignee.email)
-    return sorted(emails)
+def escalation_notify(escalation: SlaEscalation, *, now: datetime) -> None:
+    """Write staff's e-mail about an escalation in its transaction, like any staff mail
+    (support.staff_mail): their subscriptions decide who (the department's staff at
+    "all", the assignee unless at "none"), keyed by the escalation so that two levels
+    reached in one beat are two mails and a re-run writes none."""
+    staff_notify(escalation.ticket, StaffEvent.SLA_BREACH, now=now,
+                 occasion=f"esc{escalation.pk}", detail=escalation_detail(escalation))
 
 
-def escalation_notify(escalation: SlaEscalation) -> None:
-    """Tell staff about an escalation after commit. The one place escalations reach staff:
-    a staff notification preference reroutes here. The escalation row is the write-ahead
-    record; ``notified_at`` says the mail went out."""
-    transaction.on_commit(lambda: escalation_send(escalation.pk))
-
-
-def escalation_send(escalation_id: int) -> bool:
-    """Mail one escalation unless it was mailed: claimed first (``notified_at`` set) so
-    the sweep and the first try never both send it; a failed send gives the claim back."""
-    # The claim's time is when the mail left, whatever moment the rule ran for.
-    claimed = SlaEscalation.objects.filter(pk=escalation_id, notified_at__isnull=True).update(
-        notified_at=timezone.now())
-    if not claimed:
-        return False
-    escalation = SlaEscalation.objects.select_related(
-        "ticket__department", "ticket__client", "ticket__assignee").get(pk=escalation_id)
-    recipients = escalation_recipients(escalation)
-    if not recipients:
-        return True  # nobody works the queue: nothing to send, nothing to retry
-    ticket = escalation.ticket
-    subject = _("%(token)s %(level)s: %(subject)s") % {
-        "token": ticket.subject_token, "level": escalation.get_level_display(),
-        "subject": ticket.subject}
-    body = _("Ticket %(number)s (%(client)s, %(department)s) — %(level)s.\n"
-             "Target: %(due)s\nPriority: %(priority)s\nAssignee: %(assignee)s\n\n%(site)s") % {
-        "number": ticket.display_number, "client": ticket.client,
-        "department": ticket.department, "level": escalation.get_level_display(),
-        "due": escalation.due_at, "priority": ticket.get_priority_display(),
-        "assignee": ticket.assignee or _("nobody"), "site": settings.SITE_NAME}
-    try:
-        EmailMessage(subject=subject[:200], body=body, to=recipients).send()
-    except Exception:
-        SlaEscalation.objects.filter(pk=escalation_id).update(notified_at=None)
-        log.exception("Could not mail staff about escalation %s", escalation_id)
-        return False
-    return True
-
-
-def escalations_send_pending(*, now: datetime, older_than: timedelta) -> int:
-    """Mail escalations still unsent a while after they happened (mail server down)."""
-    ids = list(SlaEscalation.objects.filter(notified_at__isnull=True,
-                                            happened_at__lt=now - older_than)
-               .order_by("pk").values_list("pk", flat=True)[:500])
-    return sum(escalation_send(escalation_id) for escalation_id in ids)
+def escalation_detail(escalation: SlaEscalation) -> str:
+    """The level, its target and what the policy did, for the mail."""
+    lines = [escalation.get_level_display()]
+    if escalation.due_at is not None:
+        # As the staff panel shows targets, with the zone: staff may be elsewhere.
+        lines.append(_("Target: %(due)s") % {"due": formats.date_format(
+            timezone.localtime(escalation.due_at), "Y-m-d H:i T")})
+    priority = escalation.actions.get("priority")
+    if priority:
+        lines.append(_("The policy raised the priority from %(old)s to %(new)s.") % {
+            "old": Priority(priority[0]).label, "new": Priority(priority[1]).label})
+    if "assignee" in escalation.actions:
+        assignee = escalation.ticket.assignee
+        lines.append(_("The policy assigned the ticket to %(who)s.") % {"who": assignee.email}
+                     if assignee is not None else _("The policy unassigned the ticket."))
+    return "\n".join(lines)

@@ -491,16 +491,16 @@ class EscalationLevel(models.TextChoices):
 
 
 class SlaEscalation(models.Model):
-    """An escalation that happened, once per ticket and level; written before staff are
-    mailed (``notified_at`` is set when the mail went out), so the beat running twice or
-    a lost mail never escalates twice and never loses the mail."""
+    """An escalation that happened, once per ticket and level, written in the same
+    transaction as staff's e-mail about it (``StaffMail`` rows keyed by the escalation),
+    so the beat running twice never escalates twice and a lost mail is sent by the
+    staff mail sweep."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations")
     level = models.CharField(_("level"), max_length=30, choices=EscalationLevel.choices)
     happened_at = models.DateTimeField(_("escalated"))
     due_at = models.DateTimeField(_("target"), null=True, blank=True)
     actions = models.JSONField(_("actions"), default=dict, blank=True)
-    notified_at = models.DateTimeField(_("staff mailed"), null=True, blank=True)
 
     class Meta:
         ordering = ["-happened_at", "-id"]
@@ -565,7 +565,7 @@ class StaffEvent(models.TextChoices):
     NEW_TICKET = "ticket_new", _("New ticket")
     CLIENT_REPLY = "client_reply", _("The client replied")
     ASSIGNED = "ticket_assigned", _("Ticket assigned to you")
-    SLA_BREACH = "sla_breach", _("SLA target missed")
+    SLA_BREACH = "sla_breach", _("SLA target at risk or missed")
 
 
 class StaffMail(models.Model):

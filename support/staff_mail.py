@@ -36,12 +36,15 @@ SWEEP_BATCH = 500
 
 
 def staff_notify(ticket: Ticket, event: str, message: Message | None = None, *,
-                 now: datetime, actor: User | None = None) -> list[StaffMail]:
+                 now: datetime, actor: User | None = None, occasion: str | None = None,
+                 detail: str = "") -> list[StaffMail]:
     """Write the e-mails that tell the department's staff about ``event`` on ``ticket``
     (their subscriptions decide who), to be sent after commit. Call it inside the
     transaction that makes the event, with the moment it happened: the key is the event,
-    the message (or, without one, the ticket and ``now``) and the recipient, so writing
-    the same event again writes nothing. ``actor`` (who caused it) is not told.
+    the ``occasion`` (by default the message or, without one, the ticket and ``now``) and
+    the recipient, so writing the same event again writes nothing; a caller whose events
+    may share a ticket and a moment names its own occasion. ``actor`` (who caused it) is
+    not told. ``detail`` is said in the mail above the client's words.
     Returns the rows written now."""
     if event not in StaffEvent.values:
         raise ValueError(f"Unknown staff event {event!r}.")
@@ -50,9 +53,10 @@ def staff_notify(ticket: Ticket, event: str, message: Message | None = None, *,
                   and user.email and (actor is None or user.pk != actor.pk)]
     if not recipients:
         return []
-    occasion = str(message.pk) if message is not None else f"t{ticket.pk}@{now.isoformat()}"
+    if occasion is None:
+        occasion = str(message.pk) if message is not None else f"t{ticket.pk}@{now.isoformat()}"
     headers = _headers(ticket, message)
-    subject, body = _texts(ticket, event, message)
+    subject, body = _texts(ticket, event, message, detail=detail)
     keys = {user.pk: f"{event}:{occasion}:{user.pk}"[:200] for user in recipients}
     known = set(StaffMail.objects.filter(key__in=keys.values()).values_list("key", flat=True))
     StaffMail.objects.bulk_create(
@@ -89,7 +93,7 @@ WHAT = {
     StaffEvent.NEW_TICKET: lambda: _("new ticket"),
     StaffEvent.CLIENT_REPLY: lambda: _("client replied"),
     StaffEvent.ASSIGNED: lambda: _("assigned to you"),
-    StaffEvent.SLA_BREACH: lambda: _("SLA target missed"),
+    StaffEvent.SLA_BREACH: lambda: _("SLA target at risk or missed"),
 }
 
 
@@ -97,11 +101,13 @@ def staff_ticket_url(ticket: Ticket) -> str:
     return settings.SITE_URL + reverse("admin:support_ticket_change", args=[ticket.pk])
 
 
-def _texts(ticket: Ticket, event: str, message: Message | None) -> tuple[str, str]:
+def _texts(ticket: Ticket, event: str, message: Message | None, *,
+           detail: str) -> tuple[str, str]:
     what = WHAT[event]()
     subject = f"{ticket.subject_token} {ticket.subject}: {what}"[:200]
     body = render_to_string("support/email/staff_notification.txt", {
-        "ticket": ticket, "what": what, "event": event, "url": staff_ticket_url(ticket),
+        "ticket": ticket, "what": what, "event": event, "detail": detail,
+        "url": staff_ticket_url(ticket),
         "subscriptions_url": settings.SITE_URL
         + reverse("admin:support_staffmail_subscriptions"),
         # The client's own words; an internal note is staff's and could be written here

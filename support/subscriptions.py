@@ -6,12 +6,16 @@ nobody else hears of any. Nobody hears of a department whose queue they may not 
 whatever they once chose (they moved to another department).
 
 ==============  ======================================  ===============================
-level           new ticket, client reply, SLA missed    ticket assigned to them
+level           new ticket, client reply, SLA at risk   ticket assigned to them
+                or missed (an escalation)
 ==============  ======================================  ===============================
 all             yes                                     yes
 assigned        only when the ticket is theirs          yes
 none            no                                      no
 ==============  ======================================  ===============================
+
+An escalation's mail goes to the assignee after the policy acted (who was unassigned by
+it hears of it only at "all").
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from support.autoclose import archive, autoclose
-from support.escalation import escalate, escalations_send_pending
+from support.escalation import escalate
 from support.outbox import invitation_send, invitations_send_pending
 from support.staff_mail import staff_mail_send, staff_mail_send_pending
 
@@ -43,10 +43,9 @@ def send_pending_invitations() -> int:
 
 @shared_task
 def sla_tick() -> dict:
-    """Beat: escalate SLA breaches and risks, warn and auto-close tickets the client left
-    waiting, archive old closed tickets, and mail escalations a mail server refused."""
+    """Beat: escalate SLA breaches and risks (their staff mail goes out like any other),
+    warn and auto-close tickets the client left waiting, archive old closed tickets."""
     now = timezone.now()
     warned, closed = autoclose(now=now)
     return {"escalated": escalate(now=now), "warned": warned, "closed": closed,
-            "archived": archive(now=now),
-            "resent": escalations_send_pending(now=now, older_than=timedelta(minutes=5))}
+            "archived": archive(now=now)}

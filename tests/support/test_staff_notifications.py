@@ -54,6 +54,8 @@ def test_the_level_that_applies(chosen, works, may_see, expected):
     (ASSIGNED, SLA, False, False), (ASSIGNED, REPLY, True, True),
     (ASSIGNED, MINE, True, True), (ASSIGNED, SLA, True, True),
     (NONE, NEW, False, False), (NONE, REPLY, True, False), (NONE, MINE, True, False),
+    # An escalation (at risk or missed): the department at all, the assignee unless none.
+    (ALL, SLA, True, True), (NONE, SLA, True, False), (NONE, SLA, False, False),
 ])
 def test_who_is_mailed_about_what(level, event, is_assignee, mailed):
     assert wants(level=level, event=event, is_assignee=is_assignee) is mailed
