@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0007_notification_headers'),
         ('services', '0007_staff_service_permissions'),
-        ('support', '0007_sla'),
+        ('support', '0008_escalation_mail'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
