@@ -61,4 +61,11 @@ app.conf.beat_schedule = {
         "task": "payments.tasks.expire_abandoned_payments",
         "schedule": 3600.0,
     },
+    # Support: each enabled department mailbox (Gateways) is polled for new mail every
+    # minute, from the last UID taken; a poll still running (a big first import) makes the
+    # next one skip that mailbox rather than wait.
+    "poll-mail-gateways": {
+        "task": "support.tasks.poll_mail_gateways",
+        "schedule": 60.0,
+    },
 }
