@@ -191,6 +191,8 @@ def test_a_mailbox_being_polled_elsewhere_is_skipped(dovecot, gateway):
         assert _poll(gateway) is None
         assert not MailGatewayPoll.objects.exists()
         assert not InboundEmail.objects.exists()
+        # Released now, not when the server gets round to ending the closed session.
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", [mailboxes.LOCK_SPACE, gateway.pk])
     finally:
         other.close()
     assert _poll(gateway).stored == 1  # released: the next poll takes it
