@@ -192,3 +192,7 @@ class InboundEmailAdmin(StaffModelAdmin):
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return response
+
+
+# Gateways (issue 14, e-mail in by IMAP): registered by their own module.
+from support import admin_gateways  # noqa: E402, F401

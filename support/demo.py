@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Client, Department, User
 from support import tickets
-from support.models import Category, Priority, SupportDepartment
+from support.models import Category, MailGateway, Priority, SupportDepartment
 
 
 @transaction.atomic
@@ -31,6 +31,7 @@ def seed() -> None:
                              ("DNS and domains", technical), ("Invoices and payments", billing),
                              ("Before you order", sales)]:
         Category.objects.get_or_create(name=name, defaults={"department": department})
+    _gateways(technical, billing)
 
     client = Client.objects.get(email="client@example.com")
     if client.tickets.exists():
@@ -64,3 +65,13 @@ def seed() -> None:
                                now=now - timedelta(days=2, hours=20))
     tickets.ticket_close(ticket=done, now=now - timedelta(days=2))
     tickets.ticket_rate(ticket=done, rating=5, comment="Fast, thank you.")
+
+
+def _gateways(technical: SupportDepartment, billing: SupportDepartment) -> None:
+    """Gateways to look at, disabled: the demo has no mail server to poll."""
+    for department, user in [(technical, "support@example.com"),
+                             (billing, "billing@example.com")]:
+        MailGateway.objects.get_or_create(
+            host="imap.example.com", port=993, username=user, folder="INBOX",
+            defaults={"department": department, "security": MailGateway.Security.SSL,
+                      "password": "demo-password", "is_enabled": False})

@@ -30,8 +30,16 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
-from imap_tools import AND, U, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
-from imap_tools import MailMessage, MailMessageFlags
+from imap_tools import (
+    AND,
+    BaseMailBox,
+    MailBox,
+    MailBoxStartTls,
+    MailBoxUnencrypted,
+    MailMessage,
+    MailMessageFlags,
+    U,
+)
 from imap_tools.errors import MailboxLoginError
 
 from support import inbound

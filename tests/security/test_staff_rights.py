@@ -94,6 +94,8 @@ CUSTOM_VIEWS = {
     ("support_ticket_reply", ()): ("support.reply_ticket", 302),
     ("support_ticket_attachment", (("attachment_id", 0),)): ("support.view_ticket", 404),
     ("support_inboundemail_raw", ()): ("support.download_inboundemail", 200),
+    # A GET goes back to the gateway; only a POST connects to the mailbox.
+    ("support_mailgateway_test", ()): ("support.test_mailgateway", 302),
 }
 # Views outside the staff panel's registry, by path: permission, status when allowed.
 OTHER_STAFF_PATHS = {

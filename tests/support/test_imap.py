@@ -85,7 +85,8 @@ def test_a_poll_takes_every_message_of_the_mailbox_through_the_one_way_in(doveco
     assert new.ticket.subject == "Cannot reach the control panel"
     assert new.ticket.department == gateway.department
     assert (gateway.last_uid, gateway.last_result, gateway.last_error) == (4, "ok", "")
-    assert gateway.uidvalidity and gateway.last_polled_at == WHEN
+    assert gateway.uidvalidity
+    assert gateway.last_polled_at == WHEN
 
 
 def test_polling_twice_takes_each_message_once_and_a_later_one_in_the_next_poll(
