@@ -388,3 +388,12 @@ IMPERSONATION_MAX_AGE_SECONDS = 4 * 3600
 SIMULATED_MODULE_DELAY = env.float("SIMULATED_MODULE_DELAY", default=3.0)
 # A running operation whose worker stopped answering is taken over after this long.
 OPERATION_LEASE_SECONDS = env.int("OPERATION_LEASE_SECONDS", default=300)
+
+# E-mail in by an ESP's inbound webhook (issue 14, support.webhooks): django-anymail's
+# Mailgun view, answering only when both are set: basic auth ("user:password", given to
+# Mailgun in the URL) and Mailgun's webhook signing key.
+INSTALLED_APPS += ["anymail"]
+ANYMAIL = {
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default=""),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+}
