@@ -27,7 +27,7 @@ POLLS_SHOWN = 20
 class MailGatewayAdmin(ReauthenticatedWritesAdmin):
     form = MailGatewayForm
     list_display = ["__str__", "department", "is_enabled", "last_polled_at", "last_result",
-                    "last_uid", "last_error"]
+                    "last_error"]
     list_filter = ["department", "is_enabled", "last_result"]
     list_select_related = ["department"]
     search_fields = ["host", "username", "folder"]

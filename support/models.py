@@ -285,7 +285,7 @@ class MailGateway(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.username}@{self.host}/{self.folder}"
+        return f"{self.username} on {self.host} ({self.folder})"
 
 
 class MailGatewayPoll(models.Model):
