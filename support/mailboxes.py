@@ -119,6 +119,15 @@ def _poll_lock(gateway_id: int) -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_SPACE, gateway_id])
 
 
+def _uidvalidity(box: BaseMailBox, folder: str) -> int:
+    """The selected folder's UIDVALIDITY, as its SELECT answered (RFC 3501 asks clients not
+    to STATUS the selected folder; a server that did not say it is asked that way)."""
+    _code, data = box.client.response("UIDVALIDITY")
+    if data and data[-1]:
+        return int(data[-1])
+    return box.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"]
+
+
 def _new_uids(box: BaseMailBox, after: int) -> list[int]:
     # "n:*" always names the newest message even when its UID is below n (RFC 3501 6.4.8),
     # so the list is filtered here as well.
@@ -128,7 +137,7 @@ def _new_uids(box: BaseMailBox, after: int) -> list[int]:
 
 def _take(box: BaseMailBox, gateway: MailGateway, poll: MailGatewayPoll, *,
           now: datetime) -> None:
-    validity = box.folder.status(gateway.folder, ["UIDVALIDITY"])["UIDVALIDITY"]
+    validity = _uidvalidity(box, gateway.folder)
     if validity != gateway.uidvalidity:
         if gateway.uidvalidity is not None:
             poll.note = _("UIDVALIDITY changed from %(old)s to %(new)s: the whole folder is "
@@ -169,11 +178,15 @@ def _finish(poll: MailGatewayPoll, *, started: float, error: BaseException | Non
 
 
 def gateway_poll(*, gateway_id: int, now: datetime, reason: str) -> MailGatewayPoll | None:
-    """Take the new messages of one mailbox; None when another process is polling it."""
+    """Take the new messages of one mailbox; None when another process is polling it (or
+    the gateway is gone)."""
     with _poll_lock(gateway_id) as locked:
         if not locked:
             return None
-        gateway = MailGateway.objects.select_related("department").get(pk=gateway_id)
+        gateway = MailGateway.objects.select_related("department").filter(
+            pk=gateway_id).first()
+        if gateway is None:  # deleted since the beat listed it
+            return None
         poll = MailGatewayPoll.objects.create(
             gateway=gateway, kind=MailGatewayPoll.Kind.POLL, reason=reason[:200],
             started_at=now, uidvalidity=gateway.uidvalidity, after_uid=gateway.last_uid)

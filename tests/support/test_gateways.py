@@ -3,6 +3,7 @@ encrypted, never shown back), support staff watch the polls and test a connectio
 every connection is written down before it is made."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
@@ -13,9 +14,10 @@ from django.urls import reverse
 
 from accounts.models import ActionLog
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
+from support.mailboxes import gateway_poll, quiet_polls_prune
 from support.models import MailGateway, MailGatewayPoll
 from tests.factories.accounts import AdminFactory, StaffFactory
-from tests.factories.support import MailGatewayFactory, SupportDepartmentFactory
+from tests.factories.support import WHEN, MailGatewayFactory, SupportDepartmentFactory
 from tests.reauth import sign_in_fresh
 from tests.support.dovecot import PASSWORD, dovecot_server
 
@@ -196,3 +198,26 @@ def test_a_failed_connection_test_says_why(client, dovecot):
     assert "The connection test failed: The server refused the user name or password." \
         in response.text
     assert MailGatewayPoll.objects.get().status == "failed"
+
+
+def test_quiet_polls_are_forgotten_after_a_week_and_the_others_kept():
+    gateway = MailGatewayFactory()
+
+    def poll(days_ago, **fields):
+        return MailGatewayPoll.objects.create(
+            gateway=gateway, kind=fields.pop("kind", "poll"), reason="beat",
+            started_at=WHEN - timedelta(days=days_ago),
+            status=fields.pop("status", "succeeded"), **fields)
+
+    old_quiet, recent_quiet = poll(8), poll(6)
+    old_took_mail, old_failed, old_test = poll(8, fetched=3), poll(8, status="failed"), \
+        poll(8, kind="test")
+
+    assert quiet_polls_prune(now=WHEN) == 1
+    assert set(MailGatewayPoll.objects.all()) == {recent_quiet, old_took_mail, old_failed,
+                                                  old_test}
+    assert not MailGatewayPoll.objects.filter(pk=old_quiet.pk).exists()
+
+
+def test_a_gateway_deleted_since_the_beat_listed_it_is_no_error():
+    assert gateway_poll(gateway_id=987654, now=WHEN, reason="beat") is None
