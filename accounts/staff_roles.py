@@ -108,6 +108,15 @@ DEFAULT_DEPARTMENTS["Technical support"] += [
 ]
 
 
+# Gateways (issue 14, e-mail in by IMAP): support sees how the department mailboxes are
+# polled and may test a connection; changing one (it holds a mailbox password) is an
+# administrator's job.
+DEFAULT_DEPARTMENTS["Technical support"] += [
+    *_model_perms("support.mailgateway", VIEW),
+    "support.test_mailgateway",
+]
+
+
 def permissions_for(codenames: list[str]) -> list[Permission]:
     query = Q(pk__in=[])
     for dotted in codenames:

@@ -83,4 +83,11 @@ app.conf.beat_schedule = {
         "task": "support.tasks.sla_tick",
         "schedule": 60.0,
     },
+    # Support: each enabled department mailbox (Gateways) is polled for new mail every
+    # minute, from the last UID taken; a poll still running (a big first import) makes the
+    # next one skip that mailbox rather than wait.
+    "poll-mail-gateways": {
+        "task": "support.tasks.poll_mail_gateways",
+        "schedule": 60.0,
+    },
 }

@@ -394,3 +394,11 @@ OPERATION_LEASE_SECONDS = env.int("OPERATION_LEASE_SECONDS", default=300)
 # Where staff open the links in their ticket e-mail: the site's public address, no slash
 # at the end (mail is written by workers, which have no request to ask).
 SITE_URL = env("SITE_URL", default=f"http://localhost:{env('PORT', default='8000')}").rstrip("/")
+# E-mail in by an ESP's inbound webhook (issue 14, support.webhooks): django-anymail's
+# Mailgun view, answering only when both are set: basic auth ("user:password", given to
+# Mailgun in the URL) and Mailgun's webhook signing key.
+INSTALLED_APPS += ["anymail"]
+ANYMAIL = {
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default=""),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+}

@@ -177,5 +177,6 @@ class InboundEmailAdmin(InboundTriageMixin, StaffModelAdmin):
         return response
 
 
-# Mail out (issue 14, outgoing): staff's ticket e-mail subscriptions.
-from support import admin_outgoing  # noqa: E402, F401  (registers the staff mail admin)
+# Admin pages kept in their own modules register themselves when imported: staff's ticket
+# e-mail subscriptions and staff mail (outgoing), the incoming mailboxes (Gateways).
+from support import admin_gateways, admin_outgoing  # noqa: E402, F401

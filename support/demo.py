@@ -19,6 +19,7 @@ from support.models import (
     BusinessHours,
     Category,
     Holiday,
+    MailGateway,
     Priority,
     SlaPolicy,
     SubscriptionLevel,
@@ -47,6 +48,7 @@ def seed() -> None:
                              ("DNS and domains", technical), ("Invoices and payments", billing),
                              ("Before you order", sales)]:
         Category.objects.get_or_create(name=name, defaults={"department": department})
+    _gateways(technical, billing)
 
     _seed_answer_templates(technical=technical, billing=billing)
     _seed_sla(technical=technical, billing=billing)
@@ -247,3 +249,13 @@ def seed_queue() -> None:
         tickets.ticket_open(client=client, user=owner, department=technical,
                             priority=priority, subject=subject, service=service,
                             body="Please have a look.", now=now - timedelta(hours=hours))
+
+
+def _gateways(technical: SupportDepartment, billing: SupportDepartment) -> None:
+    """Gateways to look at, disabled: the demo has no mail server to poll."""
+    for department, user in [(technical, "support@example.com"),
+                             (billing, "billing@example.com")]:
+        MailGateway.objects.get_or_create(
+            host="imap.example.com", port=993, username=user, folder="INBOX",
+            defaults={"department": department, "security": MailGateway.Security.SSL,
+                      "password": "demo-password", "is_enabled": False})

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from accounts.models import Access, ClientUser, User
@@ -212,7 +213,10 @@ def _threaded(msg: EmailMessage, subject: str) -> Ticket | None:
 
 def _writer(sender: str) -> ClientUser | None:
     """The sender's client membership when it carries the right to write tickets."""
-    user = User.objects.filter(email__iexact=sender, is_active=True).first()
+    # lower(email) is the users' unique index; iexact (upper = upper) would scan them all,
+    # 9 ms a message at 20,000 users (bench_support_pipe).
+    user = User.objects.alias(email_ci=Lower("email")).filter(
+        email_ci=sender.lower(), is_active=True).first()
     if user is None:
         return None
     membership = ClientUser.objects.filter(user=user).select_related("client", "user").first()

@@ -14,6 +14,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Client, ClientGroup, Department, Provider
+from core.encryption import EncryptedTextField
 from services.models import Service
 
 
@@ -273,6 +274,7 @@ class InboundEmail(models.Model):
     class Route(models.TextChoices):
         PIPE = "pipe", _("Pipe")
         IMAP = "imap", _("IMAP")
+        WEBHOOK = "webhook", _("Webhook")
 
     raw = models.BinaryField(_("raw source"))
     message_id = models.CharField(_("Message-ID"), max_length=998, unique=True)
@@ -697,3 +699,95 @@ class SenderInvitation(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+# E-mail in by IMAP (issue 14, gateways) ----------------------------------------------------
+class MailGateway(models.Model):
+    """An incoming mailbox of a support department ("Gateways" in the staff menu): polled by
+    the beat, each message taken once. The mailbox's UIDVALIDITY and the last UID taken say
+    where the next poll starts: never a look-back window by date, which drops mail."""
+
+    class Security(models.TextChoices):
+        SSL = "ssl", _("SSL/TLS (port 993)")
+        STARTTLS = "starttls", _("STARTTLS (port 143)")
+        NONE = "none", _("None (a server on this machine only)")
+
+    class Result(models.TextChoices):
+        OK = "ok", _("OK")
+        FAILED = "failed", _("Failed")
+
+    department = models.ForeignKey(SupportDepartment, on_delete=models.PROTECT,
+                                   related_name="mail_gateways",
+                                   verbose_name=_("department"))
+    host = models.CharField(_("IMAP server"), max_length=255)
+    port = models.PositiveIntegerField(_("port"), default=993,
+                                       validators=[MinValueValidator(1),
+                                                   MaxValueValidator(65535)])
+    security = models.CharField(_("connection security"), max_length=10,
+                                choices=Security.choices, default=Security.SSL)
+    username = models.CharField(_("user name"), max_length=255)
+    password = EncryptedTextField(_("password"))
+    folder = models.CharField(_("folder"), max_length=255, default="INBOX")
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    mark_seen = models.BooleanField(
+        _("mark taken messages as read"), default=True,
+        help_text=_("Messages are never deleted from the server; this only flags them."))
+    # Where the next poll starts; written by the poll only.
+    uidvalidity = models.PositiveBigIntegerField(_("UIDVALIDITY"), null=True, blank=True,
+                                                 editable=False)
+    last_uid = models.PositiveBigIntegerField(_("last UID taken"), default=0, editable=False)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True,
+                                          editable=False)
+    last_result = models.CharField(_("last result"), max_length=10, choices=Result.choices,
+                                   blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True, editable=False)
+
+    class Meta:
+        ordering = ["department__position", "host", "username"]
+        verbose_name = _("gateway")
+        verbose_name_plural = _("gateways")
+        permissions = [("test_mailgateway", "Can test a gateway's connection")]
+        constraints = [
+            # Two gateways on one mailbox would take each message twice over.
+            models.UniqueConstraint(fields=["host", "port", "username", "folder"],
+                                    name="mail_gateway_mailbox_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} on {self.host} ({self.folder})"
+
+
+class MailGatewayPoll(models.Model):
+    """Written before each connection to a mailbox (what will be fetched and why), then
+    completed with what came of it: the log of every call to the IMAP server."""
+
+    class Kind(models.TextChoices):
+        POLL = "poll", _("Poll")
+        TEST = "test", _("Connection test")
+
+    class Status(models.TextChoices):
+        STARTED = "started", _("Started")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    gateway = models.ForeignKey(MailGateway, on_delete=models.CASCADE, related_name="polls")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.CharField(_("why"), max_length=200)
+    started_at = models.DateTimeField(_("started"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STARTED)
+    uidvalidity = models.PositiveBigIntegerField(null=True, blank=True)
+    after_uid = models.PositiveBigIntegerField(
+        _("UIDs after"), default=0, help_text=_("Messages with a greater UID are fetched."))
+    fetched = models.PositiveIntegerField(default=0)
+    stored = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["gateway", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.gateway} {self.started_at:%Y-%m-%d %H:%M}"

@@ -57,3 +57,17 @@ class MessageFactory(DjangoModelFactory):
     kind = MessageKind.CLIENT
     body_text = "Hello"
     created_at = WHEN
+
+
+# E-mail in by IMAP (issue 14, gateways)
+class MailGatewayFactory(DjangoModelFactory):
+    class Meta:
+        model = "support.MailGateway"
+
+    department = factory.SubFactory(SupportDepartmentFactory)
+    host = "127.0.0.1"
+    port = 143
+    security = "none"
+    username = "support"
+    password = "mailbox-secret"
+    folder = factory.Sequence(lambda n: f"folder{n}")

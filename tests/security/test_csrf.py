@@ -17,6 +17,9 @@ CSRF_EXEMPT = {
     "payments:webhook": "a payment gateway posts it from its own servers, with no session "
                         "and no token: the body's signature (HMAC with the method's webhook "
                         "secret) is verified instead",
+    "mailgun_inbound_webhook": "an ESP posts inbound e-mail from its own servers, with no "
+                               "session and no token: basic auth and Mailgun's signature "
+                               "are verified instead (404 until both are set)",
 }
 DATA = {"name": "Forged", "email": "forged@example.com", "amount": "10", "code": "PROMO",
         "outcome": "approve", "period": "month", "pay_with": "balance"}

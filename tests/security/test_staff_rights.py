@@ -119,6 +119,8 @@ CUSTOM_VIEWS = {
     # The queue (issue 14): each page shows its form on a GET.
     ("support_ticket_transfer", ()): ("support.transfer_ticket", 200),
     ("support_ticket_merge", ()): ("support.merge_ticket", 200),
+    # A GET goes back to the gateway; only a POST connects to the mailbox.
+    ("support_mailgateway_test", ()): ("support.test_mailgateway", 302),
 }
 # The walked object of these is shared with everyone: changing or deleting it needs this
 # permission beyond the model's own (a personal one is its owner's).

@@ -101,6 +101,8 @@ NOT_CLIENT_OWNED = {
                              "unguessable token, as at a real gateway",
     "payments:sandbox_decide": "the sandbox gateway's hosted page (see sandbox_page)",
     "payments:webhook": "gateway webhooks carry no session; a signature is verified",
+    "mailgun_inbound_webhook": "an ESP's inbound e-mail webhook carries no session; basic "
+                               "auth and Mailgun's signature are verified (404 until set)",
 }
 
 
