@@ -41,6 +41,8 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         # Received e-mail: unknown senders to decide on; the raw source is evidence.
         *_model_perms("support.inboundemail", VIEW),
         "support.download_inboundemail",
+        # Notifications: announcements to clients, which may pause new tickets (issue 14).
+        *_model_perms("support.announcement", VIEW, ADD, CHANGE, DELETE),
     ],
     "Accounting": [
         *_model_perms("accounts.client", VIEW, CHANGE),

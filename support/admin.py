@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.admin_base import StaffModelAdmin
-from support import tickets
+from support import admin_announcements, tickets  # noqa: F401 (registers Notifications)
 from support.downloads import attachment_response
 from support.forms import StaffReplyForm
 from support.models import (

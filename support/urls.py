@@ -1,6 +1,6 @@
 from django.urls import path
 
-from support import views
+from support import views, views_announcements
 
 app_name = "support"
 
@@ -14,4 +14,7 @@ urlpatterns = [
     path("<int:pk>/reopen/", views.ticket_reopen, name="reopen"),
     path("<int:pk>/rate/", views.ticket_rate, name="rate"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    # Announcements
+    path("announcements/<int:pk>/dismiss/", views_announcements.announcement_dismiss,
+         name="announcement_dismiss"),
 ]

@@ -1,0 +1,26 @@
+"""Client area: closing an announcement's sign-in banner (for this user, for good)."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import client_area
+from support import announcements
+
+
+@require_POST
+@client_area()
+def announcement_dismiss(request, pk: int):
+    announcements.announcement_dismiss(client=request.client_context.client,
+                                       user=request.user, pk=pk, now=timezone.now())
+    if request.htmx:
+        return HttpResponse("")  # the banner is swapped for nothing
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "home"
+    return redirect(target)
