@@ -28,10 +28,10 @@ def _product_types(label, help_text):
 
 class AnnouncementForm(forms.ModelForm):
     audience_product_types = _product_types(
-        gettext_lazy("product types"),
+        gettext_lazy("Product types"),
         gettext_lazy("Clients with a service (not deleted) of one of these types."))
     blocks_product_types = _product_types(
-        gettext_lazy("block new tickets about these product types"),
+        gettext_lazy("Block new tickets about these product types"),
         gettext_lazy("While it is shown, its clients cannot open a ticket about a service of "
                      "these types; the ticket form says why."))
 
@@ -95,11 +95,10 @@ class StateFilter(admin.SimpleListFilter):
 @admin.register(Announcement)
 class AnnouncementAdmin(StaffModelAdmin):
     form = AnnouncementForm
-    list_display = ["title", "level", "state", "starts_at", "ends_at", "audience",
-                    "show_on_sign_in", "blocks", "provider"]
+    list_display = ["title", "level", "state", "starts_at", "ends_at", "show_on_sign_in",
+                    "blocks", "provider"]
     list_filter = [StateFilter, "level", "provider", "show_on_sign_in"]
     search_fields = ["title", "body"]
-    date_hierarchy = "starts_at"
     autocomplete_fields = ["audience_services", "blocks_services"]
     filter_horizontal = ["audience_groups"]
     fieldsets = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,8 +19,9 @@ def announcement_dismiss(request, pk: int):
                                        user=request.user, pk=pk, now=timezone.now())
     if request.htmx:
         return HttpResponse("")  # the banner is swapped for nothing
+    # Back to the page the banner was on: a path of this site only, never a name to reverse.
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        target = "home"
-    return redirect(target)
+    if target.startswith("/") and target.isprintable() and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return HttpResponseRedirect(target)
+    return redirect("home")

@@ -94,6 +94,8 @@ CUSTOM_VIEWS = {
     ("support_ticket_reply", ()): ("support.reply_ticket", 302),
     ("support_ticket_attachment", (("attachment_id", 0),)): ("support.view_ticket", 404),
     ("support_inboundemail_raw", ()): ("support.download_inboundemail", 200),
+    # Notifications: an announcement as clients see it, and whom it reaches.
+    ("support_announcement_preview", ()): ("support.view_announcement", 200),
 }
 # Views outside the staff panel's registry, by path: permission, status when allowed.
 OTHER_STAFF_PATHS = {

@@ -86,6 +86,7 @@ PK_BY_URL = {
     "cart:order": "order", "cart:order_pay": "order", "cart:order_cancel": "order",
     "support:ticket": "ticket", "support:reply": "ticket", "support:close": "ticket",
     "support:reopen": "ticket", "support:rate": "ticket", "support:attachment": "attachment",
+    "support:announcement_dismiss": "announcement",
 }
 BY_KWARG = {
     "item_id": lambda w: w.cart_item.pk,

@@ -5,6 +5,10 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils.safestring import SafeString
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
 from services.models import ProductType, ServiceStatus
@@ -296,11 +300,13 @@ def test_mail_about_no_blocked_service_gets_no_note(owner):
 
 # The home page and the sign-in banner -------------------------------------------------------
 def test_the_home_page_lists_what_is_shown_now(owner_client, owner):
-    AnnouncementFactory(title="Maintenance on Sunday", level="maintenance")
+    AnnouncementFactory(title="Maintenance on Sunday", level="maintenance",
+                        body="Line one\nLine two")
     AnnouncementFactory(title="Long over", starts_at=WHEN - 9 * H, ends_at=WHEN - 8 * H)
     AnnouncementFactory(title="Next year", starts_at=WHEN + timedelta(days=3650))
     page = owner_client.get(reverse("home")).content.decode()
     assert "Maintenance on Sunday" in page
+    assert "<p>Line one<br>Line two</p>" in page
     assert "Long over" not in page
     assert "Next year" not in page
 
@@ -371,7 +377,9 @@ BODIES = [
 
 @pytest.mark.parametrize(("body", "html"), BODIES)
 def test_a_body_is_plain_text_or_sanitized_html(body, html):
-    assert str(body_html(body)) == html
+    rendered = body_html(body)
+    assert str(rendered) == html
+    assert isinstance(rendered, SafeString)  # a template prints it as it is, not escaped
 
 
 # Staff ---------------------------------------------------------------------------------------
@@ -442,3 +450,19 @@ def test_technical_support_adds_an_announcement_in_the_staff_panel(client):
         "show_on_sign_in": "on"})
     assert response.status_code == 302, response.content.decode()[:3000]
     assert Announcement.objects.get().title == "Reboot of host 12"
+
+
+@settings_hypothesis(max_examples=40, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.text(max_size=200))
+@example(target="/services/\r\nSet-Cookie: x=1")
+@example(target="home")
+@example(target="/\\evil.example")
+def test_a_hostile_next_never_leads_off_site_nor_fails(owner_client, target):
+    notice = AnnouncementFactory(show_on_sign_in=True)
+    response = owner_client.post(reverse("support:announcement_dismiss", args=[notice.pk]),
+                                 {"next": target.replace("\x00", "")})
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("/")
+    assert not location.startswith(("//", "/\\"))
