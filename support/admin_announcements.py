@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
@@ -13,11 +14,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.admin_base import StaffModelAdmin
+from core.forms import parse_id
 from services.models import ProductType
 from support.announcements import audience_clients, body_clean, body_html, is_shown
 from support.models import Announcement, AnnouncementAudience
 
 VIEW_PERMISSION = "support.view_announcement"
+
+
+class ServicesWidget(AutocompleteSelectMultiple):
+    """Django's autocomplete, which looks up a rejected form's values to show them again:
+    only well-formed ids are looked up, so hostile input is a form error, not a 500."""
+
+    def optgroups(self, name, value, attr=None):
+        ids = [str(parsed) for parsed in map(parse_id, value) if parsed is not None]
+        return super().optgroups(name, ids, attr)
 
 
 def _product_types(label, help_text):
@@ -114,6 +125,11 @@ class AnnouncementAdmin(StaffModelAdmin):
                 "arrive by e-mail are opened with an internal note instead.")}),
     ]
     change_form_template = "admin/support/announcement/change_form.html"
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.autocomplete_fields:
+            kwargs["widget"] = ServicesWidget(db_field, self.admin_site)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("provider").prefetch_related(

@@ -466,3 +466,13 @@ def test_a_hostile_next_never_leads_off_site_nor_fails(owner_client, target):
     location = response["Location"]
     assert location.startswith("/")
     assert not location.startswith(("//", "/\\"))
+
+
+def test_hostile_service_ids_in_the_staff_form_are_a_form_error(client):
+    client.force_login(_staff("Technical support"))
+    response = client.post(reverse("admin:support_announcement_add"), {
+        "title": "x", "body": "y", "level": "info", "starts_at_0": "2027-01-01",
+        "starts_at_1": "10:00", "audience": "all",
+        "blocks_services": ["true", "\u00b2", "99999999999999999999"]})
+    assert response.status_code == 200
+    assert not Announcement.objects.exists()
