@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -74,8 +75,8 @@ def _live_services(client: Client) -> QuerySet[Service]:
 
 def announcements_for(client: Client, *, now: datetime) -> QuerySet[Announcement]:
     """What ``client`` sees now, the most recent first."""
-    product_types = sorted(set(_live_services(client).values_list("plan__product_type",
-                                                                  flat=True)))
+    # In the same query (an ARRAY subquery): the client layout runs this on every page.
+    product_types = ArraySubquery(_live_services(client).values("plan__product_type"))
     chosen_service = Announcement.audience_services.through.objects.filter(
         announcement=OuterRef("pk"), service__client=client)
     chosen_group = Announcement.audience_groups.through.objects.filter(
