@@ -310,10 +310,6 @@ class Announcement(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    @property
-    def blocks_tickets(self) -> bool:
-        return bool(self.blocks_product_types) or self.blocks_services.exists()
-
 
 class AnnouncementDismissal(models.Model):
     """A user closed an announcement's sign-in banner; it stays closed for that user."""
