@@ -49,6 +49,8 @@ DEFAULT_DEPARTMENTS: dict[str, list[str]] = {
         # The queue (issue 14): move tickets between departments, merge a client's two.
         "support.transfer_ticket",
         "support.merge_ticket",
+        # Notifications: announcements to clients, which may pause new tickets (issue 14).
+        *_model_perms("support.announcement", VIEW, ADD, CHANGE, DELETE),
     ],
     "Accounting": [
         *_model_perms("accounts.client", VIEW, CHANGE),

@@ -15,7 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.admin_base import StaffModelAdmin
-from support import admin_answer_templates  # noqa: F401 (registers Answer templates)
+from support import (
+    admin_announcements,  # noqa: F401 (registers Notifications)
+    admin_answer_templates,  # noqa: F401 (registers Answer templates)
+)
 from support.admin_queue import (
     AssigneeFilter,
     DepartmentFilter,

@@ -9,11 +9,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Client, Department, User
+from services.models import ProductType
 from support import followers, merge, tickets, transfer
 from support.autoclose import autoclose
 from support.escalation import escalate
 from support.inbound import receive
 from support.models import (
+    Announcement,
+    AnnouncementLevel,
     AnswerTemplate,
     BusinessCalendar,
     BusinessHours,
@@ -52,6 +55,8 @@ def seed() -> None:
 
     _seed_answer_templates(technical=technical, billing=billing)
     _seed_sla(technical=technical, billing=billing)
+
+    seed_announcements(timezone.now())
 
     client = Client.objects.get(email="client@example.com")
     if client.tickets.exists():
@@ -259,3 +264,37 @@ def _gateways(technical: SupportDepartment, billing: SupportDepartment) -> None:
             host="imap.example.com", port=993, username=user, folder="INBOX",
             defaults={"department": department, "security": MailGateway.Security.SSL,
                       "password": "demo-password", "is_enabled": False})
+
+
+# Announcements -------------------------------------------------------------------------------
+
+
+def seed_announcements(now) -> None:
+    """A maintenance window shown now (and after sign-in), one that is over, and an incident
+    that pauses new tickets about DNS hosting, which the demo client does not use (so its
+    ticket form still works)."""
+    demo = [
+        {"title": "Network maintenance in Frankfurt on Sunday night",
+         "level": AnnouncementLevel.MAINTENANCE, "show_on_sign_in": True,
+         "starts_at": now - timedelta(hours=2), "ends_at": now + timedelta(days=3),
+         "body": "<p>On Sunday from <strong>01:00 to 03:00 UTC</strong> we replace the core "
+                 "switches in Frankfurt. Virtual servers there may lose network for up to "
+                 "<strong>10 minutes</strong>; nothing needs to be done on your side.</p>"
+                 "<p>Follow the work on <a href=\"https://status.example.com\">our status "
+                 "page</a>.</p>"},
+        {"title": "Control panel upgrade finished",
+         "level": AnnouncementLevel.INFO,
+         "starts_at": now - timedelta(days=14), "ends_at": now - timedelta(days=10),
+         "body": "The hosting control panel now runs version 2.4.\nThank you for your "
+                 "patience during the upgrade."},
+        {"title": "DNS hosting: resolvers in Frankfurt answer slowly",
+         "level": AnnouncementLevel.INCIDENT, "starts_at": now - timedelta(minutes=40),
+         "body": "Queries to ns1.example.net time out now and then since 10:20 UTC. "
+                 "Engineers are on it; ns2 answers normally.",
+         "blocks_product_types": [ProductType.DNS],
+         "block_reason": "We know about the slow DNS resolvers in Frankfurt and are working on "
+                         "it; follow the updates at https://status.example.com."},
+    ]
+    for fields in demo:
+        title = fields.pop("title")
+        Announcement.objects.get_or_create(title=title, defaults=fields)

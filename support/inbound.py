@@ -33,6 +33,7 @@ from accounts.models import Access, ClientUser, User
 from accounts.rights import Area, access_allows, membership_access
 from support import tickets
 from support.addresses import PLUS_RE, signature_matches
+from support.announcements import ticket_note_blocking
 from support.attachments import attachment_check
 from support.models import InboundEmail, InboundOutcome, Message, SupportDepartment, Ticket
 from support.spam import spam_match, spam_rule_hit, spam_rules_active
@@ -304,6 +305,10 @@ def _process(inbound: InboundEmail, msg: EmailMessage, *, department, now: datet
         inbound.outcome = (InboundOutcome.REPLY_ADDED if landed.pk == ticket.pk
                            else InboundOutcome.TICKET_CREATED)
         ticket = landed
+    if inbound.outcome == InboundOutcome.TICKET_CREATED:
+        # Mail cannot be refused like the form refuses: the ticket is opened and staff are
+        # told which announcement covers it (support.announcements, docs/decisions.md).
+        ticket_note_blocking(ticket=ticket, now=now)
     inbound.ticket = ticket
     inbound.ticket_message = ticket.messages.get(message_id=inbound.message_id)
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from zoneinfo import available_timezones
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Client, ClientGroup, Department, Provider
 from core.encryption import EncryptedTextField
-from services.models import Service
+from services.models import ProductType, Service
 
 
 class SupportDepartment(models.Model):
@@ -791,3 +792,102 @@ class MailGatewayPoll(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.gateway} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+# Announcements (the staff module "Notifications") ------------------------------------------
+
+
+class AnnouncementLevel(models.TextChoices):
+    INFO = "info", _("Information")
+    MAINTENANCE = "maintenance", _("Maintenance")
+    INCIDENT = "incident", _("Incident")
+
+
+class AnnouncementAudience(models.TextChoices):
+    ALL = "all", _("All clients")
+    PRODUCT_TYPES = "product_types", _("Clients with services of the chosen product types")
+    SERVICES = "services", _("Clients of the chosen services")
+    GROUPS = "groups", _("Clients in the chosen client groups")
+
+
+def _product_types_field(verbose_name, help_text):
+    return ArrayField(models.CharField(max_length=20, choices=ProductType.choices),
+                      default=list, blank=True, verbose_name=verbose_name, help_text=help_text)
+
+
+class Announcement(models.Model):
+    """A notice to clients for a period (maintenance, an incident); shown on the home page
+    and, if asked, once after sign-in. While it lasts it may block new tickets about chosen
+    product types or services: the ticket form shows the reason instead (support.announcements
+    holds the rules)."""
+
+    provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        verbose_name=_("provider"), help_text=_("Empty: the clients of every provider."))
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(
+        _("text"), help_text=_("Plain text, or HTML (links, lists, emphasis), which is "
+                               "sanitized when saved."))
+    level = models.CharField(_("level"), max_length=20, choices=AnnouncementLevel.choices,
+                             default=AnnouncementLevel.INFO)
+    starts_at = models.DateTimeField(_("shown from"))
+    ends_at = models.DateTimeField(_("shown until"), null=True, blank=True,
+                                   help_text=_("Empty: until someone sets an end."))
+    audience = models.CharField(_("shown to"), max_length=20,
+                                choices=AnnouncementAudience.choices,
+                                default=AnnouncementAudience.ALL)
+    audience_product_types = _product_types_field(
+        _("product types"), _("Clients with a service (not deleted) of one of these types."))
+    audience_services = models.ManyToManyField(
+        Service, blank=True, related_name="+", verbose_name=_("services"),
+        help_text=_("The clients of these services."))
+    audience_groups = models.ManyToManyField(
+        ClientGroup, blank=True, related_name="+", verbose_name=_("client groups"))
+    show_on_sign_in = models.BooleanField(
+        _("show after sign-in"), default=False,
+        help_text=_("A banner on every page of the client area until the user dismisses it."))
+    blocks_product_types = _product_types_field(
+        _("block new tickets about these product types"),
+        _("While it is shown, its clients cannot open a ticket about a service of these "
+          "types; the ticket form says why."))
+    blocks_services = models.ManyToManyField(
+        Service, blank=True, related_name="+",
+        verbose_name=_("block new tickets about these services"))
+    block_reason = models.TextField(
+        _("reason shown on the ticket form"), blank=True,
+        help_text=_("e.g. We know about the outage in Frankfurt and are working on it; "
+                    "follow the updates at https://status.example.com."))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        verbose_name = _("announcement to clients")
+        verbose_name_plural = _("notifications (announcements to clients)")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__isnull=True)
+                                   | Q(ends_at__gt=models.F("starts_at")),
+                                   name="announcement_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["starts_at", "ends_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AnnouncementDismissal(models.Model):
+    """A user closed an announcement's sign-in banner; it stays closed for that user."""
+
+    announcement = models.ForeignKey(Announcement, on_delete=models.CASCADE,
+                                     related_name="dismissals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    dismissed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["announcement", "user"],
+                                    name="announcement_dismissed_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.announcement} closed by {self.user}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from support import views
+from support import views, views_announcements
 
 app_name = "support"
 
@@ -15,4 +15,7 @@ urlpatterns = [
     path("<int:pk>/rate/", views.ticket_rate, name="rate"),
     path("<int:pk>/follow/", views.ticket_follow, name="follow"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    # Announcements
+    path("announcements/<int:pk>/dismiss/", views_announcements.announcement_dismiss,
+         name="announcement_dismiss"),
 ]

@@ -14,6 +14,7 @@ from accounts.decorators import client_area
 from accounts.models import Access
 from accounts.rights import Area
 from support import followers, tickets
+from support.announcements import blocking_announcement
 from support.downloads import attachment_response
 from support.forms import RatingForm, ReplyForm, TicketForm
 from support.selectors import (
@@ -47,25 +48,39 @@ def ticket_archive(request):
 @client_area(Area.SUPPORT, Access.MANAGE)
 def ticket_create(request):
     client = request.client_context.client
+    now = timezone.now()
+    blocked = None
     if request.method == "POST":
         form = TicketForm(request.POST, request.FILES, client=client)
         if form.is_valid():
             data = form.cleaned_data
+            blocked = blocking_announcement(client, data["service"], now)
+            if blocked is not None:
+                form.add_error("service", _("New tickets about this service are paused: "
+                                            "%(reason)s")
+                               % {"reason": blocked.block_reason or blocked.title})
+        if form.is_valid():
             try:
                 ticket = tickets.ticket_open(
                     client=client, user=request.user, department=data["department"],
                     category=data["category"], service=data["service"],
                     priority=data["priority"], subject=data["subject"], body=data["body"],
-                    attachments=data["attachments"], now=timezone.now())
+                    attachments=data["attachments"], now=now)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
                 messages.success(request, _("Ticket %(number)s is open; we will answer soon.")
                                  % {"number": ticket.display_number})
                 return redirect("support:ticket", pk=ticket.pk)
+        blocked_service = form.cleaned_data.get("service") if blocked else None
     else:
         form = TicketForm(client=client, initial={"service": request.GET.get("service")})
-    return render(request, "support/create.html", {"form": form})
+        # "Ask a question about this service": say at once when it would be refused.
+        blocked_service = form.fields["service"].queryset.filter(
+            pk=form.initial.get("service") or 0).first()
+        blocked = blocking_announcement(client, blocked_service, now)
+    return render(request, "support/create.html", {
+        "form": form, "blocked": blocked, "blocked_service": blocked_service})
 
 
 def _detail_context(request, ticket, **forms) -> dict:
@@ -92,16 +107,33 @@ def ticket_detail(request, pk: int):
     return render(request, "support/detail.html", _detail_context(request, ticket))
 
 
+def _reply_blocked(ticket, *, now):
+    """The announcement that refuses a reply which would open a new ticket (the closed
+    ticket's re-open window has passed) about a blocked service."""
+    opens_new = tickets.reply_status(status=ticket.status, by_staff=False,
+                                     reopen_allowed=tickets.reopen_allowed(ticket, now=now)) \
+        is None
+    return blocking_announcement(ticket.client, ticket.service, now) if opens_new else None
+
+
 @require_POST
 @client_area(Area.SUPPORT, Access.MANAGE)
 def ticket_reply(request, pk: int):
     ticket = ticket_get(client=request.client_context.client, pk=pk)
     form = ReplyForm(request.POST, request.FILES)
+    now = timezone.now()
+    blocked = _reply_blocked(ticket, now=now)
+    if blocked is not None:
+        form.add_error(None, _("This ticket was closed too long ago, so your reply would open "
+                               "a new one, and new tickets about %(service)s are paused: "
+                               "%(reason)s")
+                       % {"service": ticket.service.name,
+                          "reason": blocked.block_reason or blocked.title})
     if form.is_valid():
         try:
             landed = tickets.ticket_reply_client(
                 ticket=ticket, user=request.user, body=form.cleaned_data["body"],
-                attachments=form.cleaned_data["attachments"], now=timezone.now())
+                attachments=form.cleaned_data["attachments"], now=now)
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -71,3 +71,31 @@ class MailGatewayFactory(DjangoModelFactory):
     username = "support"
     password = "mailbox-secret"
     folder = factory.Sequence(lambda n: f"folder{n}")
+
+
+# Announcements ---------------------------------------------------------------------------
+class AnnouncementFactory(DjangoModelFactory):
+    """Shown to all clients of every provider from WHEN, open-ended, blocking nothing."""
+
+    class Meta:
+        model = "support.Announcement"
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Announcement {n}")
+    body = "Something to know."
+    starts_at = WHEN
+
+    @factory.post_generation
+    def audience_services(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.audience_services.set(extracted)
+
+    @factory.post_generation
+    def audience_groups(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.audience_groups.set(extracted)
+
+    @factory.post_generation
+    def blocks_services(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.blocks_services.set(extracted)

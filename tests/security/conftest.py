@@ -22,7 +22,13 @@ from payments.models import Payment, PaymentMethod, SavedPaymentMethod
 from payments.processing import payment_create
 from services.models import Service
 from support import tickets
-from support.models import Attachment, SupportDepartment, Ticket
+from support.models import (
+    Announcement,
+    AnnouncementAudience,
+    Attachment,
+    SupportDepartment,
+    Ticket,
+)
 from tests.factories.accounts import ClientUserFactory, PayerFactory
 from tests.factories.billing import top_up
 from tests.factories.services import ServiceFactory
@@ -49,6 +55,7 @@ class World:
     saved: SavedPaymentMethod
     ticket: Ticket
     attachment: Attachment
+    announcement: Announcement  # shown to this client only (the audience: its service)
 
 
 def _world(provider, company, plan, method: PaymentMethod) -> World:
@@ -85,11 +92,16 @@ def _world(provider, company, plan, method: PaymentMethod) -> World:
         client=client, user=owner.user, department=department, service=service,
         subject="Help", body="Please.", now=NOW,
         attachments=[SimpleUploadedFile("shot.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)])
+    announcement = Announcement.objects.create(
+        title=f"For {client.name} only", body="Yours.", starts_at=NOW, show_on_sign_in=True,
+        audience=AnnouncementAudience.SERVICES)
+    announcement.audience_services.add(service)
     return World(owner=owner, member=member, client=client, service=service, order=order,
                  invoice=invoice, advance_invoice=payment.invoice, credit_note=credit_note,
                  closing=closing, payer=payer, cart_item=in_cart.item, payment=payment,
                  saved=saved, ticket=ticket,
-                 attachment=ticket.messages.get().attachments.get())
+                 attachment=ticket.messages.get().attachments.get(),
+                 announcement=announcement)
 
 
 @pytest.fixture

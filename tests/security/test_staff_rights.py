@@ -121,6 +121,8 @@ CUSTOM_VIEWS = {
     ("support_ticket_merge", ()): ("support.merge_ticket", 200),
     # A GET goes back to the gateway; only a POST connects to the mailbox.
     ("support_mailgateway_test", ()): ("support.test_mailgateway", 302),
+    # Notifications: an announcement as clients see it, and whom it reaches.
+    ("support_announcement_preview", ()): ("support.view_announcement", 200),
 }
 # The walked object of these is shared with everyone: changing or deleting it needs this
 # permission beyond the model's own (a personal one is its owner's).

@@ -87,6 +87,7 @@ PK_BY_URL = {
     "support:ticket": "ticket", "support:reply": "ticket", "support:close": "ticket",
     "support:reopen": "ticket", "support:rate": "ticket", "support:attachment": "attachment",
     "support:follow": "ticket",
+    "support:announcement_dismiss": "announcement",
 }
 BY_KWARG = {
     "item_id": lambda w: w.cart_item.pk,
