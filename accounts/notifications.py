@@ -101,7 +101,9 @@ def notify(*, client: Client, event: str, key: str, context: dict | None = None,
                                                        body=body, headers=headers or {})
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: _send(notification.pk))
+    # A worker sends it: the request never waits on (or fails with) the mail server.
+    transaction.on_commit(
+        lambda: current_app.send_task(SEND_NOTIFICATIONS, ([notification.pk],)))
     return notification
 
 

@@ -20,6 +20,7 @@ from tests.e2e.conftest import SCREENSHOTS
 from tests.factories.accounts import ClientUserFactory, ProviderFactory, StaffFactory
 from tests.factories.services import ServiceFactory
 from tests.factories.support import SupportDepartmentFactory
+from tests.notifications import notifications_deliver
 from tests.signin import browser_sign_in, totp_secret
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,7 +117,9 @@ def test_a_question_about_a_service_answered_replied_by_mail_closed_and_rated(
     ann_page.click("#reply-form input[type=submit]")
     expect(ann_page.locator(".messagelist")).to_contain_text("Reply sent.")
 
-    # The client is mailed, threaded, with the signed reply address.
+    # The client is mailed (by a worker: its work is done here), threaded, with the signed
+    # reply address.
+    notifications_deliver()
     to_client = [m for m in mail.outbox if m.to == [owner.client.email]]
     assert len(to_client) == 1
     answered = to_client[0]

@@ -16,6 +16,7 @@ from payments.models import Payment, PaymentStatus, SandboxTransaction, WebhookE
 from payments.processing import payment_create, payment_start
 from tests.factories.accounts import ClientFactory
 from tests.factories.payments import PaymentMethodFactory
+from tests.notifications import notifications_deliver
 from tests.payments.helpers import deliver
 
 
@@ -174,6 +175,7 @@ def test_the_client_hears_of_a_payment_once(client, mailoutbox,
     with django_capture_on_commit_callbacks(execute=True):
         deliver(client, sandbox, "payment.succeeded")
         deliver(client, sandbox, "payment.succeeded")  # a second event of the same success
+    notifications_deliver()
 
     assert [m.subject for m in mailoutbox] == ["Payment received: 40.00 USD"]
     assert mailoutbox[0].to == [customer.email]

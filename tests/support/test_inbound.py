@@ -34,6 +34,7 @@ from tests.factories.accounts import (
     UserFactory,
 )
 from tests.factories.support import WHEN, MessageFactory, SupportDepartmentFactory, TicketFactory
+from tests.notifications import notifications_deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -286,6 +287,7 @@ def test_a_staff_reply_is_mailed_in_the_thread_and_its_answer_threads_back(world
 
     reply = tickets.ticket_reply_staff(ticket=ticket, user=StaffFactory(), body="Restarted.",
                                        now=WHEN + timedelta(hours=2))
+    notifications_deliver()
 
     sent = mail.outbox[-1]
     assert sent.extra_headers["Message-ID"] == reply.message_id

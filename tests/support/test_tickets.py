@@ -13,6 +13,7 @@ from support.models import Message, MessageKind, StaffMail, Ticket, TicketStatus
 from tests.factories.accounts import ClientFactory, DepartmentFactory, StaffFactory
 from tests.factories.services import ServiceFactory
 from tests.factories.support import WHEN, SupportDepartmentFactory, TicketFactory
+from tests.notifications import notifications_deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +90,8 @@ def test_staff_reply_is_mailed_after_commit():
     ticket = _open(ClientFactory(email="client@example.com"))
     mail.outbox.clear()
     tickets.ticket_reply_staff(ticket=ticket, user=StaffFactory(), body="Fixed.", now=WHEN)
+    assert not mail.outbox  # written ahead; a worker sends it
+    notifications_deliver()
     assert [m.to for m in mail.outbox] == [["client@example.com"]]
     assert ticket.subject_token in mail.outbox[0].subject
 
