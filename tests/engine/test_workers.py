@@ -61,7 +61,8 @@ def test_the_tick_runs_the_days_owed_on_the_workers_in_order(world):
     daily = _active_daily(world, rich)
     site = ServiceFactory(client=rich, plan=world["monthly"], billing_period="month",
                           status=ServiceStatus.ACTIVE, auto_renew=True,
-                          expires_on=today + timedelta(days=2), anchor_day=1,
+                          expires_on=today + timedelta(days=2),
+                          anchor_day=(today + timedelta(days=2)).day,
                           activated_at=datetime.now(UTC) - timedelta(days=30))
     low = world["client"]()  # 3.00 pays three days: fewer than the provider's notice
     top_up(low, "3.00")
@@ -140,7 +141,7 @@ def test_a_worker_killed_mid_day_loses_and_doubles_nothing(world):
          for client in clients for n in range(2)]
         + [Service(client=client, plan=world["monthly"], name=f"site-{client.pk}",
                    billing_period="month", status=ServiceStatus.ACTIVE, auto_renew=True,
-                   expires_on=day + timedelta(days=1), anchor_day=(day.day % 28) + 1,
+                   expires_on=day + timedelta(days=1), anchor_day=(day + timedelta(days=1)).day,
                    activated_at=activated) for client in clients])
     for client in clients:
         top_up(client, "50.00")
