@@ -46,6 +46,8 @@ PAGES = [
         ("client-closing-document", "first:/finances/closing/:main td a"),
         ("client-order-pending", "first:/orders/:main a[href^='/orders/']"),
         ("client-cart", "/cart/"),
+        ("client-support", "/support/"), ("client-support-new", "/support/new/"),
+        ("client-support-archive", "/support/archive/"),
         ("client-expenses", "/finances/expenses/"),
         ("client-promised-payment", "/finances/promised-payment/"),
         ("client-payment-methods", "/payments/methods/"),
