@@ -24,7 +24,7 @@ from services.models import ServiceOperation
 SIGNED_IN_LIMIT = 100
 SIGN_IN_LIMIT = 50
 OPERATION_LIMIT = 20
-USER_AGENT_SHOWN = 60
+USER_AGENT_SHOWN = 40
 
 FAILED_ACTIONS = ("auth.sign_in_failed", "mfa.failed")
 QUEUE_STATUSES = (ServiceOperation.Status.RUNNING, ServiceOperation.Status.PENDING,
