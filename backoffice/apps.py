@@ -14,3 +14,6 @@ class BackofficeConfig(AppConfig):
         from backoffice import staff_pages
 
         staff_pages.attach()
+        from backoffice import activity_pages
+
+        activity_pages.attach()

@@ -35,3 +35,17 @@ class ClientNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.author_label}"
+
+
+# Current activity (Statistics): a page, not a table.
+class ActivityAccess(models.Model):
+    """No table: only the permission to see who is signed in now and the operations
+    queue. Not given to any department by default: administrators have it."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_current_activity", _("Can see the current activity"))]
+
+    def __str__(self) -> str:
+        return str(_("Current activity"))

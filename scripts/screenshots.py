@@ -69,6 +69,7 @@ PAGES = [
         ("staff-impersonating", "enter:client@example.com"),
         ("staff-apps", "/staff/apps/"),
         ("staff-client-page", "client-page:client@example.com"),
+        ("staff-current-activity", "/staff/activity/"),
     ]),
     ("support@example.com", [("support-index", "/staff/"),
                              ("support-client-page", "client-page:client@example.com"),

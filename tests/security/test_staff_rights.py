@@ -100,6 +100,8 @@ CUSTOM_VIEWS = {
     # The back office: a client's page; a GET of its note form goes back to the page.
     ("accounts_client_overview", ()): ("accounts.view_client", 200),
     ("accounts_client_note", ()): ("backoffice.add_clientnote", 302),
+    # Statistics → Current activity: a page of the staff panel itself (not of a model).
+    ("current_activity", ()): ("backoffice.view_current_activity", 200),
     # The answer form: a GET of a template's text goes back to the ticket; the presence
     # poll's GET shows who else is there.
     ("support_ticket_answer_template", ()): ("support.reply_ticket", 302),
@@ -211,6 +213,13 @@ def _walk_targets():
                                                                   kwargs=kwargs),
                                 lambda perms, permission=permission, status=status:
                                 status if _has(perms, permission) else 403))
+    # The panel's own pages (not of a model) that CUSTOM_VIEWS names.
+    site_names = {getattr(pattern, "name", None) for pattern in admin.site.get_urls()}
+    for (name, extra), (permission, status) in CUSTOM_VIEWS.items():
+        if name in site_names:
+            targets.append((name, reverse(f"admin:{name}", kwargs=dict(extra)),
+                            lambda perms, permission=permission, status=status:
+                            status if _has(perms, permission) else 403))
     plan_id = Service.objects.order_by("pk").first().plan_id
     for name, (permission, status) in OTHER_STAFF_PATHS.items():
         targets.append((name, reverse(name, args=[plan_id]),
