@@ -243,3 +243,4 @@ def test_recording_needs_a_fresh_reauthentication(client, bank, accountant):
     assert response.status_code == 302
     assert "reauthenticate" in response["Location"]
     assert Payment.objects.count() == 0
+
