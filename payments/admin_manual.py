@@ -90,6 +90,7 @@ def record_payment_view(model_admin, request, client_id: int):
         **model_admin.admin_site.each_context(request), "client": client, "form": form,
         "plan": plan, "opts": model_admin.model._meta,
         "client_url": reverse("admin:accounts_client_change", args=[client.pk]),
+        "action_url": reverse("admin:payments_payment_record", args=[client.pk]),
         "title": _("Record a payment of %(client)s") % {"client": client}})
 
 
