@@ -142,3 +142,6 @@ for _codenames in DEFAULT_DEPARTMENTS.values():
 # Support mail out (issue 14, outgoing): support sees what was mailed to staff about the
 # tickets of its queues (the list is scoped to them), failures and their errors included.
 DEFAULT_DEPARTMENTS["Technical support"] += [*_model_perms("support.staffmail", VIEW)]
+# Manual payments (issue 15): accounting records the payments received outside a gateway
+# (cash, a bank wire), as it confirms bank transfers.
+DEFAULT_DEPARTMENTS["Accounting"] += ["payments.record_payment"]

@@ -129,6 +129,9 @@ def _actions(client: Client, header, user) -> list[dict]:
     if account is not None and user.has_perm("billing.change_ledgeraccount"):
         actions.append({"label": _("Set the credit limit"),
                         "url": reverse("admin:billing_ledgeraccount_change", args=[account.pk])})
+    if user.has_perm("payments.record_payment"):
+        actions.append({"label": _("Record a payment"),
+                        "url": reverse("admin:payments_payment_record", args=[client.pk])})
     if user.has_perm("billing.view_promisedpayment"):
         actions.append({"label": _("Promised payments"),
                         "url": reverse("admin:billing_promisedpayment_changelist")

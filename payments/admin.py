@@ -1,3 +1,5 @@
+from types import MethodType
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,6 +11,7 @@ from accounts.admin_base import ReadOnlyStaffAdmin, ReauthenticatedWritesAdmin, 
 from accounts.reauth import require_reauthentication
 from core.money import format_money, plain_amount
 from payments import processing
+from payments.admin_manual import record_payment_view
 from payments.forms import PaymentMethodForm, RefundForm
 from payments.gateways import gateway_for
 from payments.models import (
@@ -104,7 +107,10 @@ class PaymentAdmin(StaffModelAdmin):
 
     def get_urls(self):
         return [path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view),
-                     name="payments_payment_refund"), *super().get_urls()]
+                     name="payments_payment_refund"),
+                path("record/<int:client_id>/", self.admin_site.admin_view(
+                    MethodType(record_payment_view, self)), name="payments_payment_record"),
+                *super().get_urls()]
 
     def refund_view(self, request, pk: int):
         if not request.user.has_perm("payments.add_refund"):

@@ -143,6 +143,7 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("record_payment", _("Can record a payment received outside a gateway"))]
         constraints = [
             models.UniqueConstraint(fields=["client", "idempotency_key"],
                                     name="payment_idempotency_key_unique"),
@@ -152,6 +153,11 @@ class Payment(models.Model):
                                     name="one_open_payment_per_invoice"),
             models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=AMOUNT_CEILING),
                                    name="payment_amount_positive"),
+            # A payment recorded by staff (payments.manual): one per reference of a method,
+            # whichever client it was recorded for.
+            models.UniqueConstraint(fields=["method", "idempotency_key"],
+                                    condition=Q(idempotency_key__startswith="manual:"),
+                                    name="manual_payment_reference_unique"),
             models.CheckConstraint(condition=Q(from_balance__gte=0),
                                    name="payment_from_balance_not_negative"),
             models.CheckConstraint(condition=Q(refunded__gte=0) & Q(refunded__lte=models.F(

@@ -93,6 +93,8 @@ CUSTOM_VIEWS = {
     ("billing_creditnote_pdf", ()): ("billing.view_creditnote", 200),
     ("billing_closingdocument_pdf", ()): ("billing.view_closingdocument", 200),
     ("payments_payment_refund", ()): ("payments.add_refund", 200),
+    # Recording a payment received by hand: no client 0, so 404 once the right is checked.
+    ("payments_payment_record", (("client_id", 0),)): ("payments.record_payment", 404),
     # A GET goes back to the ticket; no attachment 0, so 404 once the right is checked.
     ("support_ticket_reply", ()): ("support.reply_ticket", 302),
     ("support_ticket_attachment", (("attachment_id", 0),)): ("support.view_ticket", 404),
