@@ -142,3 +142,9 @@ for _codenames in DEFAULT_DEPARTMENTS.values():
 # Support mail out (issue 14, outgoing): support sees what was mailed to staff about the
 # tickets of its queues (the list is scoped to them), failures and their errors included.
 DEFAULT_DEPARTMENTS["Technical support"] += [*_model_perms("support.staffmail", VIEW)]
+# Currencies and exchange rates (issue 15): accounting enters and corrects rates (each
+# correction goes into the action log) and reads the currency directory.
+DEFAULT_DEPARTMENTS["Accounting"] += [
+    *_model_perms("billing.exchangerate", VIEW, ADD, CHANGE),
+    *_model_perms("billing.currency", VIEW),
+]

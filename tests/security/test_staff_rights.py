@@ -123,6 +123,8 @@ CUSTOM_VIEWS = {
     ("support_mailgateway_test", ()): ("support.test_mailgateway", 302),
     # Notifications: an announcement as clients see it, and whom it reaches.
     ("support_announcement_preview", ()): ("support.view_announcement", 200),
+    # Exchange rates (issue 15): the CSV import shows its form on a GET.
+    ("billing_exchangerate_import", ()): ("billing.add_exchangerate", 200),
 }
 # The walked object of these is shared with everyone: changing or deleting it needs this
 # permission beyond the model's own (a personal one is its owner's).
