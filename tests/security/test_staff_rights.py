@@ -60,6 +60,8 @@ NEVER_ADDED = {
     "support.slaescalation",
 }
 NEVER_DELETED = NEVER_ADDED - {"payments.savedpaymentmethod"}
+# Rates and currencies are kept (issue 15): a currency is switched off, a rate corrected.
+NEVER_DELETED |= {"billing.currency", "billing.exchangerate"}
 # Only administrators open these, whatever permissions a department holds.
 ADMINISTRATORS_ONLY = {"accounts.department", "billing.documenttemplate"}
 # Read-only records: even the change permission only lets one look.
