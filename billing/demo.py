@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from billing.currencies import currencies_ensure
 from billing.models import ExchangeRate, RateSource
 
 # 1 base = rate quote on the first day; each later day moves by the step.
@@ -14,6 +15,7 @@ PAIRS = [("EUR", "USD", Decimal("1.0500"), Decimal("0.0011")),
 
 
 def seed(*, today: date) -> None:
+    currencies_ensure()
     first = today - timedelta(days=30)
     ExchangeRate.objects.bulk_create([
         ExchangeRate(base_id=base, quote_id=quote, valid_on=first + timedelta(days=n),

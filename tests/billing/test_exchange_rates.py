@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from accounts.models import ActionLog
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
+from billing.currencies import currencies_ensure
 from billing.models import Currency, ExchangeRate, RateSource
 from billing.rates import RateNotFound, convert, rate_on
 from billing.rates_import import rates_import
@@ -21,6 +22,12 @@ from tests.factories.accounts import StaffFactory
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
+
+
+@pytest.fixture(autouse=True)
+def _directory():
+    # The migration seeds these; a transactional test elsewhere may have flushed them.
+    currencies_ensure()
 
 
 def _rate(base, quote, day, rate):
@@ -171,7 +178,7 @@ def test_command_dry_run_then_import(tmp_path, capsys):
     assert ExchangeRate.objects.count() == 2
 
 
-def test_currencies_are_seeded_with_iso_minor_units():
+def test_currencies_come_with_iso_minor_units():
     assert {c.code: c.minor_unit for c in Currency.objects.filter(code__in=["USD", "JPY",
                                                                           "BHD"])} == \
         {"USD": 2, "JPY": 0, "BHD": 3}
