@@ -65,7 +65,10 @@ def _read(data: bytes) -> list[list[str]]:
         raise RatesFileError(_("The file is not UTF-8 text.")) from None
     if "\x00" in text:
         raise RatesFileError(_("The file is not UTF-8 text."))
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error:  # a quoted field never closed, or longer than csv's field limit
+        raise RatesFileError(_("The file is not a CSV file of rates.")) from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows or [cell.strip().lower() for cell in rows[0]] != HEADER:
         raise RatesFileError(_("The first line must be the header: %(header)s.")

@@ -156,7 +156,10 @@ def test_bad_rows_are_reported_each_and_nothing_is_written():
     assert ExchangeRate.objects.count() == 1
 
 
-@pytest.mark.parametrize("data", [b"", b"\xff\xfe\x00", b"day,from,to,rate\n", b"\x00" * 10])
+@pytest.mark.parametrize("data", [
+    b"", b"\xff\xfe\x00", b"day,from,to,rate\n", b"\x00" * 10,
+    b'date,base,quote,rate\n"' + b"x" * 200_000 + b'",EUR,USD,1\n',  # beyond csv's limit
+])
 def test_an_unreadable_file_is_refused_by_the_command(tmp_path, data):
     path = tmp_path / "rates.csv"
     path.write_bytes(data)
