@@ -11,6 +11,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from moneyed import get_currency
 
+from accounts.actionlog import log_action
 from accounts.admin_base import StaffModelAdmin
 from billing.models import Currency, ExchangeRate, RateSource
 from billing.rates_import import MAX_BYTES, RatesFileError, rates_import
@@ -125,6 +126,10 @@ class ExchangeRateAdmin(StaffModelAdmin):
                 form.add_error("file", str(error))
             else:
                 if not dry_run and not report.errors:
+                    log_action(actor=request.user, action="exchangerate.imported",
+                               request=request, details={
+                                   "file": upload.name[:200], "added": report.written,
+                                   "unchanged": report.count("unchanged")})
                     messages.success(request, _("%(n)s rates added, %(m)s already there.")
                                      % {"n": report.written,
                                         "m": report.count("unchanged")})

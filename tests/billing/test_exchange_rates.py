@@ -243,3 +243,5 @@ def test_import_from_the_staff_panel_previews_then_writes(client):
 
     assert done.status_code == 302
     assert ExchangeRate.objects.count() == 2
+    assert ActionLog.objects.get(action="exchangerate.imported").details == {
+        "file": "r.csv", "added": 2, "unchanged": 0}
