@@ -145,3 +145,9 @@ DEFAULT_DEPARTMENTS["Technical support"] += [*_model_perms("support.staffmail", 
 # Manual payments (issue 15): accounting records the payments received outside a gateway
 # (cash, a bank wire), as it confirms bank transfers.
 DEFAULT_DEPARTMENTS["Accounting"] += ["payments.record_payment"]
+# Currencies and exchange rates (issue 15): accounting enters and corrects rates (each
+# correction goes into the action log) and reads the currency directory.
+DEFAULT_DEPARTMENTS["Accounting"] += [
+    *_model_perms("billing.exchangerate", VIEW, ADD, CHANGE),
+    *_model_perms("billing.currency", VIEW),
+]

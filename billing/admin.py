@@ -305,3 +305,4 @@ class PromisedPaymentAdmin(ReadOnlyStaffAdmin):
     @admin.display(description="taken back", boolean=True)
     def repaid(self, obj):
         return obj.repaid_transaction_id is not None
+from billing import admin_rates  # noqa: E402,F401  (issue 15: currencies and rates)

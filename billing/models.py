@@ -584,3 +584,61 @@ class PromisedPayment(models.Model):
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+
+# Currencies and exchange rates (issue 15, Directory -> Currencies). Rates are for showing
+# report totals in a chosen currency; balances and charges stay in their own currency.
+class Currency(models.Model):
+    """A currency staff may pick for reports. The minor unit is ISO 4217's (from py-moneyed,
+    the table core.money rounds by): shown here, never a second rounding rule."""
+
+    code = models.CharField(max_length=3, primary_key=True)
+    name = models.CharField(max_length=80)
+    minor_unit = models.PositiveSmallIntegerField(editable=False)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "currencies"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class RateSource(models.TextChoices):
+    STAFF = "staff", "Entered by staff"
+    FILE = "file", "Imported from a file"
+
+
+# A rate carries 10 decimal places: 1 JPY = 0.0000623456 BTC-like tiny rates keep 6
+# significant digits, and 14 integer digits hold 1 USD = 95,000,000 VND-like huge ones.
+RATE_MAX_DIGITS = 24
+RATE_DECIMAL_PLACES = 10
+
+
+class ExchangeRate(models.Model):
+    """1 ``base`` = ``rate`` ``quote`` from ``valid_on`` until the pair's next rate."""
+
+    base = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    quote = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    rate = models.DecimalField(max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES)
+    valid_on = models.DateField()
+    source = models.CharField(max_length=8, choices=RateSource.choices,
+                              default=RateSource.STAFF)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-valid_on", "base", "quote"]
+        constraints = [
+            # Its index also answers rate_on's "latest on or before" (scanned backwards).
+            models.UniqueConstraint(fields=["base", "quote", "valid_on"],
+                                    name="exchange_rate_one_per_pair_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+            models.CheckConstraint(condition=~Q(base=models.F("quote")),
+                                   name="exchange_rate_two_currencies"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.base_id} = {self.rate.normalize():f} {self.quote_id} on {self.valid_on}"

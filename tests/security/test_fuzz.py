@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -185,6 +186,13 @@ def superuser_client(client, world_a, company):
     # A stranger's mail, so that the E-mail screen's decision forms are fuzzed too.
     receive(b"From: someone@elsewhere.example\r\nSubject: Fuzz\r\n\r\nHello\r\n",
             route="pipe", now=timezone.now())
+    # An exchange rate (issue 15), so that its change form is fuzzed too.
+    from billing.currencies import currencies_ensure
+    from billing.models import ExchangeRate
+
+    currencies_ensure()
+    ExchangeRate.objects.create(base_id="EUR", quote_id="USD", valid_on=date(2027, 3, 1),
+                                rate=Decimal("1.1"))
     return client
 
 

@@ -60,6 +60,8 @@ NEVER_ADDED = {
     "support.slaescalation",
 }
 NEVER_DELETED = NEVER_ADDED - {"payments.savedpaymentmethod"}
+# Rates and currencies are kept (issue 15): a currency is switched off, a rate corrected.
+NEVER_DELETED |= {"billing.currency", "billing.exchangerate"}
 # Only administrators open these, whatever permissions a department holds.
 ADMINISTRATORS_ONLY = {"accounts.department", "billing.documenttemplate"}
 # Read-only records: even the change permission only lets one look.
@@ -127,6 +129,8 @@ CUSTOM_VIEWS = {
     ("support_mailgateway_test", ()): ("support.test_mailgateway", 302),
     # Notifications: an announcement as clients see it, and whom it reaches.
     ("support_announcement_preview", ()): ("support.view_announcement", 200),
+    # Exchange rates (issue 15): the CSV import shows its form on a GET.
+    ("billing_exchangerate_import", ()): ("billing.add_exchangerate", 200),
 }
 # The walked object of these is shared with everyone: changing or deleting it needs this
 # permission beyond the model's own (a personal one is its owner's).
