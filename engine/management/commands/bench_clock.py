@@ -36,9 +36,7 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 from celery import current_app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -51,6 +49,7 @@ from accounts.models import Company, Notification, Provider
 from billing.audit import audit
 from billing.ledger import system_account
 from billing.models import AccountKind, TaxRate
+from core.bench_database import bench_database
 from engine import clock, coordinator
 from engine.models import BillingDay, DayChunk, DayStatus, Runner
 from engine.tasks import dispatch
@@ -87,7 +86,7 @@ class Command(BaseCommand):
 
     # The fresh database and broker ----------------------------------------------------------
     def _outer(self, services: int, workers: int) -> None:
-        name, env = self._bench_database()
+        name, env = bench_database("bench")
         # A queue of the bench's own: nothing it hands out reaches another run's workers.
         env["CELERY_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
         if settings.EMBEDDED_BROKER:
@@ -97,24 +96,6 @@ class Command(BaseCommand):
         subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True)
         subprocess.run([*manage, "bench_clock", "--inner", "--services", str(services),
                         "--workers", str(workers)], env=env, check=True)
-
-    def _bench_database(self) -> tuple[str, dict]:
-        settings_dict = connection.settings_dict
-        name = f"{settings_dict['NAME']}_bench"
-        env = dict(os.environ)
-        if settings.EMBEDDED_DATABASE:
-            env["EMBEDDED_DATABASE_NAME"] = name
-        else:
-            parts = urlsplit(os.environ["DATABASE_URL"])
-            env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-            env.setdefault("SECRET_KEY", settings.SECRET_KEY)
-        connection.ensure_connection()
-        params = connection.get_connection_params()
-        params["dbname"] = "postgres"
-        with psycopg.connect(**params, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
-        return name, env
 
     # The run ------------------------------------------------------------------------------
     def _inner(self, services: int, workers: int) -> None:

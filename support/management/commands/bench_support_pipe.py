@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import cProfile
 import io
-import os
 import pstats
 import random
 import subprocess
@@ -38,9 +37,7 @@ import uuid
 from collections import Counter
 from email.utils import format_datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -49,6 +46,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Access, Client, ClientUser, Provider, User
+from core.bench_database import bench_database
 from support.models import (
     InboundEmail,
     Message,
@@ -93,7 +91,7 @@ class Command(BaseCommand):
 
     # The fresh database ---------------------------------------------------------------------
     def _outer(self, messages: int, profile: bool) -> None:
-        name, env = self._bench_database()
+        name, env = bench_database("bench_support")
         env["CELERY_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
         if settings.EMBEDDED_BROKER:
             env["CELERY_FS_BROKER_DIR"] = tempfile.mkdtemp(prefix="openbill-bench-broker-")
@@ -103,24 +101,6 @@ class Command(BaseCommand):
         subprocess.run([*manage, "bench_support_pipe", "--inner", "--messages",
                         str(messages), *(["--profile"] if profile else [])], env=env,
                        check=True)
-
-    def _bench_database(self) -> tuple[str, dict]:
-        settings_dict = connection.settings_dict
-        name = f"{settings_dict['NAME']}_bench_support"
-        env = dict(os.environ)
-        if settings.EMBEDDED_DATABASE:
-            env["EMBEDDED_DATABASE_NAME"] = name
-        else:
-            parts = urlsplit(os.environ["DATABASE_URL"])
-            env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-            env.setdefault("SECRET_KEY", settings.SECRET_KEY)
-        connection.ensure_connection()
-        params = connection.get_connection_params()
-        params["dbname"] = "postgres"
-        with psycopg.connect(**params, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
-        return name, env
 
     # The run --------------------------------------------------------------------------------
     def _inner(self, count: int, profile: bool) -> None:

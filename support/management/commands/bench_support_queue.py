@@ -16,7 +16,6 @@ runs and the number of queries. The last line is machine-readable:
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import subprocess
@@ -25,9 +24,7 @@ import time
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import generate_totp_secret
 from allauth.mfa.utils import encrypt
@@ -41,6 +38,7 @@ from django.utils import timezone
 
 from accounts.models import Provider, User
 from accounts.staff_roles import DEFAULT_DEPARTMENTS, department_sync
+from core.bench_database import bench_database
 from core.bulk import copy_rows
 from services.models import Charging, ProductType, TariffPlan
 from support.models import MessageKind, Priority, SupportDepartment, Ticket, TicketStatus
@@ -65,7 +63,7 @@ class Command(BaseCommand):
         if not 100 <= tickets <= 800_000:
             raise CommandError("--tickets must be between 100 and 800,000 (six-digit numbers).")
         if not inner:
-            name, env = self._bench_database()
+            name, env = bench_database("bench_queue")
             manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
             self.stdout.write(f"Fresh database {name}: migrating ...")
             subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True)
@@ -76,24 +74,6 @@ class Command(BaseCommand):
         employee, sample = self._fill(tickets)
         self.stdout.write(f"Filled {tickets} tickets in {time.monotonic() - started:.1f} s.")
         self._measure(employee, sample, tickets, runs)
-
-    def _bench_database(self) -> tuple[str, dict]:
-        settings_dict = connection.settings_dict
-        name = f"{settings_dict['NAME']}_bench_queue"
-        env = dict(os.environ)
-        if settings.EMBEDDED_DATABASE:
-            env["EMBEDDED_DATABASE_NAME"] = name
-        else:
-            parts = urlsplit(os.environ["DATABASE_URL"])
-            env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-            env.setdefault("SECRET_KEY", settings.SECRET_KEY)
-        connection.ensure_connection()
-        params = connection.get_connection_params()
-        params["dbname"] = "postgres"
-        with psycopg.connect(**params, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
-        return name, env
 
     # The fill -------------------------------------------------------------------------------
     def _fill(self, count: int) -> tuple[User, Ticket]:
