@@ -87,13 +87,14 @@ class TicketAdmin(TicketQueueMixin, TicketReplyMixin, StaffModelAdmin):
         return False  # the thread is the record of what was said
 
     def save_model(self, request, obj, form, change):
+        now = timezone.now()  # one moment for the close, the SLA clock and the mail
         if "status" in form.changed_data:
-            obj.closed_at = timezone.now() if obj.is_closed else None
-        sla_track(obj, now=timezone.now())  # status, priority or department may have changed
+            obj.closed_at = now if obj.is_closed else None
+        sla_track(obj, now=now)  # status, priority or department may have changed
         super().save_model(request, obj, form, change)
         if "assignee" in form.changed_data and obj.assignee_id is not None:
             # In the admin's transaction: the mail is written with the change or not at all.
-            staff_notify(obj, StaffEvent.ASSIGNED, now=timezone.now(), actor=request.user)
+            staff_notify(obj, StaffEvent.ASSIGNED, now=now, actor=request.user)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
